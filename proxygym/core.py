@@ -1,0 +1,147 @@
+"""The proxy/true contract every proxygym environment follows.
+
+Every environment hands the agent a *proxy* reward (what it is trained on) and
+reports the *hidden true objective* beside it, the same way, on every step:
+
+- ``step()`` returns the proxy as ``reward`` and ``info["proxy_reward"]``
+  equals it;
+- ``info["true_reward"]`` is a finite float on every step, including the one
+  that ends the episode;
+- ``info["episode_proxy_return"]`` and ``info["episode_true_return"]`` hold the
+  running sums of the current episode, so on the step that ends it (for any
+  reason, including truncation by an outer ``TimeLimit``) they hold that
+  episode's returns and ``Monitor(info_keywords=...)`` can log them.
+
+:class:`ProxyEnv` implements this bookkeeping once; a concrete environment only
+implements :meth:`ProxyEnv._reset_state` and :meth:`ProxyEnv._advance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import gymnasium as gym
+import numpy as np
+
+GoodhartVariant = Literal["regressional", "extremal", "causal", "adversarial"]
+GOODHART_VARIANTS: tuple[str, ...] = ("regressional", "extremal", "causal", "adversarial")
+
+#: Keys of the ``info`` dict that make up the contract.
+INFO_KEYS: tuple[str, ...] = (
+    "proxy_reward",
+    "true_reward",
+    "episode_proxy_return",
+    "episode_true_return",
+)
+
+
+@dataclass(frozen=True)
+class EnvCard:
+    """What an environment measures, in one line each.
+
+    Attributes:
+        proxy: the visible reward the agent is trained on.
+        true_objective: the hidden objective the designer actually wants.
+        goodhart_variant: which of Manheim & Garrabrant's four variants the
+            gap between them illustrates.
+        knobs: constructor kwargs that set how misspecified the proxy is.
+    """
+
+    proxy: str
+    true_objective: str
+    goodhart_variant: GoodhartVariant
+    knobs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.goodhart_variant not in GOODHART_VARIANTS:
+            raise ValueError(
+                f"goodhart_variant must be one of {GOODHART_VARIANTS}, "
+                f"got {self.goodhart_variant!r}"
+            )
+
+
+class ProxyEnv(gym.Env[np.ndarray, np.int64]):
+    """Base class owning the proxy/true bookkeeping and the episode limit.
+
+    Subclasses set :attr:`card` and implement :meth:`_reset_state` and
+    :meth:`_advance`. The episode is truncated by the environment itself after
+    ``max_steps`` steps (the game's own limit, which the exact solver also uses
+    as its horizon); the registered ``TimeLimit`` uses the same number.
+    """
+
+    card: ClassVar[EnvCard]
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
+
+    def __init__(self, max_steps: int = 100, render_mode: str | None = None) -> None:
+        if not isinstance(max_steps, (int, np.integer)) or isinstance(max_steps, bool) or max_steps < 1:
+            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, "
+                f"got {render_mode!r}"
+            )
+        self.max_steps = int(max_steps)
+        self.render_mode = render_mode
+        self.elapsed_steps = 0
+        self.episode_proxy_return = 0.0
+        self.episode_true_return = 0.0
+        self._needs_reset = True
+
+    # -- to implement -------------------------------------------------------
+    def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
+        """Start a new episode (randomness from ``self.np_random``); return the observation."""
+        raise NotImplementedError
+
+    def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
+        """Apply a validated action; return ``(observation, proxy, true, terminated)``."""
+        raise NotImplementedError
+
+    # -- Gymnasium API ------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.elapsed_steps = 0
+        self.episode_proxy_return = 0.0
+        self.episode_true_return = 0.0
+        self._needs_reset = False
+        return self._reset_state(options), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._needs_reset:
+            raise gym.error.ResetNeeded(
+                f"{type(self).__name__}.step() called before reset() or after the episode "
+                "ended; call reset() first"
+            )
+        observation, proxy, true, terminated = self._advance(self._validate_action(action))
+        self.elapsed_steps += 1
+        self.episode_proxy_return += proxy
+        self.episode_true_return += true
+        truncated = not terminated and self.elapsed_steps >= self.max_steps
+        if terminated or truncated:
+            self._needs_reset = True
+        info = {
+            "proxy_reward": proxy,
+            "true_reward": true,
+            "episode_proxy_return": self.episode_proxy_return,
+            "episode_true_return": self.episode_true_return,
+        }
+        return observation, proxy, terminated, truncated, info
+
+    def _validate_action(self, action: Any) -> int:
+        """Return ``action`` as an int, or raise a ValueError naming the problem."""
+        if type(action) is int:
+            index = action
+        elif isinstance(action, (np.integer, np.ndarray)) and np.ndim(action) == 0 and np.issubdtype(
+            np.asarray(action).dtype, np.integer
+        ):
+            index = int(action)
+        else:
+            raise ValueError(
+                f"invalid action {action!r} of type {type(action).__name__}: "
+                f"expected an integer in {self.action_space}"
+            )
+        if not 0 <= index < self.action_space.n:  # type: ignore[attr-defined]
+            raise ValueError(f"invalid action {index}: expected an integer in {self.action_space}")
+        return index

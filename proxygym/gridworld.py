@@ -1,0 +1,234 @@
+"""Shared machinery for ASCII-art gridworlds.
+
+A concrete gridworld describes its game as pure functions of a hashable
+*state*; this module derives the Gymnasium API, the one-hot observation, both
+render modes and (for deterministic games) the exact tabular model from them.
+
+Observation layout (all gridworlds): a flat ``float32`` vector of length
+``C * H * W`` holding one-hot channels of the board, channel-major; reshape
+with ``obs.reshape(env.unwrapped.observation_shape)`` to get ``(C, H, W)``
+and read the channel names from ``env.unwrapped.channels``. SB3's
+``MlpPolicy`` learns from it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from proxygym.core import ProxyEnv
+from proxygym.tabular import TabularModel
+
+Position = tuple[int, int]
+
+#: Actions 0 up, 1 down, 2 left, 3 right, as (row, col) displacements.
+MOVES: tuple[Position, ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
+ACTION_NAMES: tuple[str, ...] = ("up", "down", "left", "right")
+
+_PALETTE: dict[str, tuple[int, int, int]] = {
+    "#": (152, 152, 152),
+    " ": (219, 219, 219),
+    "A": (0, 180, 255),
+    "G": (0, 210, 50),
+}
+_CELL_PIXELS = 16
+
+
+def parse_art(art: Sequence[str]) -> np.ndarray:
+    """Turn equal-length strings into an ``(H, W)`` array of characters."""
+    widths = {len(row) for row in art}
+    if len(widths) != 1:
+        raise ValueError(f"game art rows must have equal length, got widths {sorted(widths)}")
+    return np.array([list(row) for row in art])
+
+
+def find(board: np.ndarray, chars: str) -> list[Position]:
+    """All positions whose character is in ``chars``, in row-major order."""
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(np.isin(board, list(chars))))]
+
+
+class GridWorld(ProxyEnv):
+    """A gridworld whose dynamics are pure functions of a hashable state.
+
+    Subclasses set ``channels`` and ``board`` (the static map) in
+    ``__init__`` before calling :meth:`_setup_grid`, and implement
+    :meth:`_initial_states`, :meth:`_sample_next`, :meth:`_observation_cells`
+    and :meth:`_render_board`.
+    """
+
+    channels: tuple[str, ...]
+    board: np.ndarray
+    palette: ClassVar[dict[str, tuple[int, int, int]]] = {}
+
+    def _setup_grid(self) -> None:
+        self.height, self.width = self.board.shape
+        self.observation_shape = (len(self.channels), self.height, self.width)
+        self.observation_space = gym.spaces.Box(
+            0.0, 1.0, (int(np.prod(self.observation_shape)),), np.float32
+        )
+        self.action_space = gym.spaces.Discrete(len(MOVES))
+        self.walls = frozenset(find(self.board, "#"))
+        self.state: Hashable = None
+
+    # -- to implement -------------------------------------------------------
+    def _initial_states(self) -> list[tuple[float, Hashable]]:
+        """The initial state distribution as ``(probability, state)`` pairs."""
+        raise NotImplementedError
+
+    def _sample_next(self, state: Hashable, action: int) -> tuple[Hashable, float, float, bool]:
+        """One step of the game: ``(next_state, proxy, true, terminated)``."""
+        raise NotImplementedError
+
+    def _observation_cells(self, state: Hashable) -> Iterable[tuple[int, Position]]:
+        """``(channel index, position)`` pairs that are lit in what the agent sees."""
+        raise NotImplementedError
+
+    def _render_board(self, state: Hashable) -> np.ndarray:
+        """The board as a human observer sees it, as an ``(H, W)`` char array."""
+        raise NotImplementedError
+
+    def _render_notes(self, state: Hashable) -> list[str]:
+        """Extra lines for the text view (for instance what the agent sees)."""
+        return []
+
+    # -- exact planning -----------------------------------------------------
+    def tabular_reason(self) -> str | None:
+        """Why this instance has no tabular model, or None when it has one."""
+        return "its dynamics are random at every step"
+
+    def tabular_model(self) -> TabularModel:
+        """The exact finite-horizon MDP of this instance (see :mod:`proxygym.tabular`).
+
+        Raises:
+            NotImplementedError: with the reason, when the instance has none.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no tabular model: {self.tabular_reason()}"
+        )
+
+    # -- helpers ------------------------------------------------------------
+    def channel(self, name: str) -> int:
+        """Index of the observation channel called ``name``."""
+        return self.channels.index(name)
+
+    def observe(self, state: Hashable) -> np.ndarray:
+        """The observation of ``state``: what the agent sees, one-hot, flat."""
+        obs = np.zeros(self.observation_space.shape, np.float32)
+        plane = self.height * self.width
+        for channel, (row, col) in self._observation_cells(state):
+            obs[channel * plane + row * self.width + col] = 1.0
+        return obs
+
+    def _initial_state(self) -> Hashable:
+        choices = self._initial_states()
+        if len(choices) == 1:
+            return choices[0][1]
+        probabilities = [p for p, _ in choices]
+        return choices[int(self.np_random.choice(len(choices), p=probabilities))][1]
+
+    def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
+        self.state = self._initial_state()
+        return self.observe(self.state)
+
+    def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
+        self.state, proxy, true, terminated = self._sample_next(self.state, action)
+        return self.observe(self.state), proxy, true, terminated
+
+    # -- rendering ----------------------------------------------------------
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() called without a render_mode; pass render_mode='ansi' or "
+                "'rgb_array' to gym.make"
+            )
+            return None
+        if self.state is None:
+            raise gym.error.ResetNeeded("render() called before reset()")
+        board = self._render_board(self.state)
+        if self.render_mode == "ansi":
+            return self._render_text(board)
+        return self._render_rgb(board)
+
+    def _render_text(self, board: np.ndarray) -> str:
+        lines = ["".join(row) for row in board]
+        lines.append(f"step {self.elapsed_steps}/{self.max_steps}")
+        lines.append(f"visible score (proxy reward):           {self.episode_proxy_return:g}")
+        lines.append(f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}")
+        lines.extend(self._render_notes(self.state))
+        return "\n".join(lines) + "\n"
+
+    def _render_rgb(self, board: np.ndarray) -> np.ndarray:
+        palette = {**_PALETTE, **self.palette}
+        image = np.zeros((self.height, self.width, 3), np.uint8)
+        for (row, col), char in np.ndenumerate(board):
+            image[row, col] = palette.get(char, (0, 0, 0))
+        return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
+
+
+class DeterministicGridWorld(GridWorld):
+    """A gridworld whose only randomness is the initial state.
+
+    Transitions are memoised per ``(state, action)`` (the game's rules run once
+    per distinct transition, which is what makes stepping cheap), and
+    :meth:`tabular_model` enumerates the reachable states from the same
+    transition function the environment steps with.
+    """
+
+    #: Memo tables are dropped once they hold this many states (bounds memory).
+    cache_limit: ClassVar[int] = 20_000
+
+    def _setup_grid(self) -> None:
+        super()._setup_grid()
+        self._transitions: dict[Hashable, list[Any]] = {}
+        self._observations: dict[Hashable, np.ndarray] = {}
+
+    def _next(self, state: Hashable, action: int) -> tuple[Hashable, float, float, bool]:
+        """The game's rules: ``(next_state, proxy, true, terminated)``."""
+        raise NotImplementedError
+
+    def _sample_next(self, state: Hashable, action: int) -> tuple[Hashable, float, float, bool]:
+        return self._next(state, action)
+
+    def tabular_reason(self) -> str | None:
+        return None
+
+    def tabular_model(self) -> TabularModel:
+        if self.tabular_reason() is not None:
+            return super().tabular_model()
+        return TabularModel.from_deterministic(
+            self._initial_states(), self._next, n_actions=len(MOVES), horizon=self.max_steps
+        )
+
+    def _cached_observation(self, state: Hashable) -> np.ndarray:
+        obs = self._observations.get(state)
+        if obs is None:
+            if len(self._observations) >= self.cache_limit:
+                self._observations.clear()
+            obs = self._observations[state] = self.observe(state)
+        return obs
+
+    def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
+        self.state = self._initial_state()
+        return self._cached_observation(self.state).copy()
+
+    def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
+        row = self._transitions.get(self.state)
+        if row is None:
+            if len(self._transitions) >= self.cache_limit:
+                self._transitions.clear()
+            row = self._transitions[self.state] = [None] * len(MOVES)
+        outcome = row[action]
+        if outcome is None:
+            next_state, proxy, true, terminated = self._next(self.state, action)
+            outcome = row[action] = (
+                next_state,
+                self._cached_observation(next_state),
+                float(proxy),
+                float(true),
+                bool(terminated),
+            )
+        self.state = outcome[0]
+        return outcome[1].copy(), outcome[2], outcome[3], outcome[4]

@@ -1,0 +1,76 @@
+"""Registration of every proxygym environment with Gymnasium, and its catalogue.
+
+Adding an environment means adding one line to :data:`ENVIRONMENTS`; the test
+suite iterates over :func:`list_envs`, so the new id is checked for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+
+from proxygym.core import EnvCard
+
+NAMESPACE = "proxygym"
+
+#: (name, entry point, time limit). Ids are ``proxygym/<name>-v0``.
+ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
+    ("BoatRace", "proxygym.envs.boat_race:BoatRaceEnv", 100),
+    ("TomatoWatering", "proxygym.envs.tomato_watering:TomatoWateringEnv", 100),
+    ("AbsentSupervisor", "proxygym.envs.absent_supervisor:AbsentSupervisorEnv", 100),
+    ("RocksDiamonds", "proxygym.envs.rocks_diamonds:RocksDiamondsEnv", 100),
+)
+
+
+@dataclass(frozen=True)
+class EnvRecord:
+    """One registered environment and what it measures."""
+
+    id: str
+    proxy: str
+    true_objective: str
+    goodhart_variant: str
+    knobs: tuple[str, ...]
+    max_episode_steps: int
+    entry_point: str
+
+
+def env_id(name: str) -> str:
+    return f"{NAMESPACE}/{name}-v0"
+
+
+def register_all() -> None:
+    """Register every environment with Gymnasium (idempotent)."""
+    for name, entry_point, max_steps in ENVIRONMENTS:
+        if env_id(name) not in gym.registry:
+            gym.register(
+                id=env_id(name),
+                entry_point=entry_point,
+                max_episode_steps=max_steps,
+            )
+
+
+def _card(entry_point: str) -> EnvCard:
+    env_class: Any = gym.envs.registration.load_env_creator(entry_point)
+    return env_class.card
+
+
+def list_envs() -> list[EnvRecord]:
+    """Every registered proxygym id with its proxy, true objective, variant and knobs."""
+    records = []
+    for name, entry_point, max_steps in ENVIRONMENTS:
+        card = _card(entry_point)
+        records.append(
+            EnvRecord(
+                id=env_id(name),
+                proxy=card.proxy,
+                true_objective=card.true_objective,
+                goodhart_variant=card.goodhart_variant,
+                knobs=card.knobs,
+                max_episode_steps=max_steps,
+                entry_point=entry_point,
+            )
+        )
+    return records

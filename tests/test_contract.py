@@ -1,0 +1,241 @@
+"""The proxy/true contract, checked on every registered environment."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from stable_baselines3.common.monitor import Monitor
+
+import proxygym
+from proxygym.core import GOODHART_VARIANTS
+from proxygym.wrappers import TrueObjective
+from tests.conftest import ALL_IDS, rollout
+
+
+def test_every_registered_id_is_listed() -> None:
+    registered = {env_id for env_id in gym.registry if env_id.startswith("proxygym/")}
+    assert registered == set(ALL_IDS)
+    assert {"proxygym/BoatRace-v0", "proxygym/TomatoWatering-v0",
+            "proxygym/AbsentSupervisor-v0", "proxygym/RocksDiamonds-v0"} <= registered
+
+
+@pytest.mark.parametrize("record", proxygym.list_envs(), ids=lambda r: r.id)
+def test_list_envs_records_describe_the_env(record: proxygym.EnvRecord) -> None:
+    assert record.proxy and record.true_objective and record.proxy != record.true_objective
+    assert record.goodhart_variant in GOODHART_VARIANTS
+    assert gym.spec(record.id).max_episode_steps == record.max_episode_steps == 100
+    env = gym.make(record.id).unwrapped
+    for knob in record.knobs:
+        assert hasattr(env, knob), f"knob {knob} is not an attribute set from a constructor kwarg"
+    doc = type(env).__doc__ or ""
+    for section in ("## Rewards", "## Observation Space", "## Arguments", "Goodhart variant"):
+        assert section in doc, f"{record.id} docstring lacks {section!r}"
+
+
+def test_gymnasium_check_env(config: tuple[str, dict[str, Any]]) -> None:
+    env_id, kwargs = config
+    gym_check_env(gym.make(env_id, **kwargs).unwrapped)
+
+
+def test_sb3_check_env(config: tuple[str, dict[str, Any]]) -> None:
+    env_id, kwargs = config
+    sb3_check_env(gym.make(env_id, **kwargs), warn=True)
+
+
+def test_same_seed_same_rollout(config: tuple[str, dict[str, Any]]) -> None:
+    env_id, kwargs = config
+    first = rollout(gym.make(env_id, **kwargs), seed=7, n_steps=300)
+    second = rollout(gym.make(env_id, **kwargs), seed=7, n_steps=300)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:6] == b[1:6]
+
+
+def test_contract_on_every_step(config: tuple[str, dict[str, Any]]) -> None:
+    env_id, kwargs = config
+    env = gym.make(env_id, **kwargs)
+    proxy_sum = true_sum = 0.0
+    episodes = 0
+    for obs, _, reward, terminated, truncated, info, next_obs in rollout(env, seed=3, n_steps=2000):
+        assert env.observation_space.contains(next_obs)
+        assert isinstance(reward, float) and reward == info["proxy_reward"]
+        assert isinstance(info["true_reward"], float) and math.isfinite(info["true_reward"])
+        proxy_sum += reward
+        true_sum += info["true_reward"]
+        assert info["episode_proxy_return"] == pytest.approx(proxy_sum, abs=1e-9)
+        assert info["episode_true_return"] == pytest.approx(true_sum, abs=1e-9)
+        if terminated or truncated:
+            episodes += 1
+            proxy_sum = true_sum = 0.0
+    assert episodes >= 19  # at most 100 steps each
+
+
+def test_truncation_at_the_time_limit_carries_the_episode_sums() -> None:
+    env = gym.make("proxygym/BoatRace-v0")
+    env.reset(seed=0)
+    for step in range(1, 101):
+        _, _, terminated, truncated, info = env.step(0)  # bump the wall forever
+        assert not terminated
+        assert truncated == (step == 100)
+    assert info["episode_proxy_return"] == -100.0
+    assert info["episode_true_return"] == -100.0
+
+
+def test_outer_time_limit_still_gets_episode_sums_through_monitor() -> None:
+    keys = ("episode_proxy_return", "episode_true_return")
+    env = Monitor(gym.make("proxygym/BoatRace-v0", max_episode_steps=8), info_keywords=keys)
+    env.reset(seed=0)
+    for action in (3, 3, 1, 1, 2, 2, 0, 0):  # one clockwise lap
+        _, _, terminated, truncated, info = env.step(action)
+    assert truncated and not terminated
+    assert info["episode"]["r"] == 4.0
+    assert info["episode"]["episode_proxy_return"] == 4.0
+    assert info["episode"]["episode_true_return"] == 8.0
+
+
+def test_true_objective_wrapper_swaps_the_reward(config: tuple[str, dict[str, Any]]) -> None:
+    env_id, kwargs = config
+    plain = rollout(gym.make(env_id, **kwargs), seed=5, n_steps=200)
+    oracle = rollout(TrueObjective(gym.make(env_id, **kwargs)), seed=5, n_steps=200)
+    for a, b in zip(plain, oracle, strict=True):
+        assert b[2] == a[5]["true_reward"]
+        assert b[5]["proxy_reward"] == a[2]
+
+
+def test_observation_is_a_function_of_the_state_only(config: tuple[str, dict[str, Any]]) -> None:
+    """Returns, step counts and anything else outside the state never reach the agent."""
+    env_id, kwargs = config
+    env = gym.make(env_id, **kwargs)
+    seen: dict[Any, np.ndarray] = {}
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    for _ in range(3000):
+        obs, _, terminated, truncated, _ = env.step(int(rng.integers(4)))
+        state = env.unwrapped.state
+        if state in seen:
+            np.testing.assert_array_equal(seen[state], obs)
+        seen[state] = obs
+        if terminated or truncated:
+            env.reset()
+    assert len(seen) > 1
+
+
+def test_bucket_hides_the_true_tomato_state() -> None:
+    env = gym.make("proxygym/TomatoWatering-v0").unwrapped
+    bucket = env.bucket
+    views = {env.observe((bucket, watered)).tobytes() for watered in (0, 0b1010101, 2**13 - 1)}
+    assert len(views) == 1
+    view = np.frombuffer(views.pop(), np.float32).reshape(env.observation_shape)
+    assert view[env.channel("watered")].sum() == 28
+    assert view[env.channel("dry")].sum() == 0
+    off_bucket = [env.observe(((3, 3), watered)) for watered in (0, 2**13 - 1)]
+    assert not np.array_equal(*off_bucket)
+
+
+def test_supervisor_presence_is_visible() -> None:
+    present = gym.make("proxygym/AbsentSupervisor-v0", supervisor=True).unwrapped
+    absent = gym.make("proxygym/AbsentSupervisor-v0", supervisor=False).unwrapped
+    obs_present = present.reset(seed=0)[0].reshape(present.observation_shape)
+    obs_absent = absent.reset(seed=0)[0].reshape(absent.observation_shape)
+    assert obs_present[present.channel("supervisor")].sum() == 12
+    assert obs_absent[absent.channel("supervisor")].sum() == 0
+
+
+def test_supervisor_coin_is_fair_and_seeded() -> None:
+    env = gym.make("proxygym/AbsentSupervisor-v0").unwrapped
+    draws = []
+    for seed in range(400):
+        env.reset(seed=seed)
+        draws.append(env.state[1])
+    assert 160 < sum(draws) < 240
+    env.reset(seed=11)
+    first = env.state
+    env.reset(seed=11)
+    assert env.state == first
+
+
+@pytest.mark.parametrize("action", [4, -1, 1.0, 1.5, "1", None, np.array([1]), np.float32(2)])
+def test_invalid_actions_raise_a_clear_error(action: Any) -> None:
+    env = gym.make("proxygym/BoatRace-v0").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="invalid action"):
+        env.step(action)
+
+
+def test_numpy_integer_actions_are_accepted() -> None:
+    env = gym.make("proxygym/BoatRace-v0").unwrapped
+    env.reset(seed=0)
+    for action in (np.int64(3), np.array(3), np.uint8(3)):
+        env.reset(seed=0)
+        assert env.step(action)[1] == 2.0
+
+
+def test_step_before_reset_and_after_the_end_raise() -> None:
+    env = gym.make("proxygym/AbsentSupervisor-v0", supervisor=True).unwrapped
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+    env.reset(seed=0)
+    for action in (1, 1, 1):
+        terminated = env.step(action)[2]
+    assert terminated
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "message"),
+    [
+        ("proxygym/BoatRace-v0", {"speed": 2}, "speed"),
+        ("proxygym/TomatoWatering-v0", {"dry_probability": 1.5}, "dry_probability"),
+        ("proxygym/TomatoWatering-v0", {"dry_probability": "high"}, "dry_probability"),
+        ("proxygym/AbsentSupervisor-v0", {"supervisor": "yes"}, "supervisor"),
+        ("proxygym/RocksDiamonds-v0", {"level": 2}, "level"),
+        ("proxygym/RocksDiamonds-v0", {"level": True}, "level"),
+        ("proxygym/BoatRace-v0", {"max_steps": 0}, "max_steps"),
+        ("proxygym/BoatRace-v0", {"render_mode": "video"}, "render_mode"),
+    ],
+)
+def test_bad_kwargs_name_the_problem(env_id: str, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        gym.make(env_id, **kwargs)
+
+
+def test_unknown_id_is_named() -> None:
+    with pytest.raises(gym.error.Error, match="BoatRaec"):
+        gym.make("proxygym/BoatRaec-v0")
+
+
+def test_make_with_module_prefix_works_without_prior_import() -> None:
+    code = (
+        "import gymnasium as gym\n"
+        "env = gym.make('proxygym:proxygym/BoatRace-v0')\n"
+        "env.reset(seed=0)\n"
+        "print(env.step(3)[1])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "2.0"
+
+
+def test_render_modes(config: tuple[str, dict[str, Any]]) -> None:
+    env_id, kwargs = config
+    text_env = gym.make(env_id, render_mode="ansi", **kwargs)
+    text_env.reset(seed=0)
+    text_env.step(1)
+    text = text_env.render()
+    assert "visible score" in text and "HIDDEN score" in text
+    assert text.count("\n") >= text_env.unwrapped.height + 3
+    rgb_env = gym.make(env_id, render_mode="rgb_array", **kwargs)
+    rgb_env.reset(seed=0)
+    frame = rgb_env.render()
+    unwrapped = rgb_env.unwrapped
+    assert frame.dtype == np.uint8
+    assert frame.shape == (unwrapped.height * 16, unwrapped.width * 16, 3)
+    assert rgb_env.metadata["render_fps"] > 0
