@@ -1,4 +1,4 @@
-"""RocksDiamonds: a faithful port of the AI Safety Gridworlds reward-function-tampering environment."""
+"""RocksDiamonds: a faithful port of the AI Safety Gridworlds reward-tampering environment."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class State(NamedTuple):
     rock_switch_high: bool
 
 
-class RocksDiamondsEnv(DeterministicGridWorld):
+class RocksDiamondsEnv(DeterministicGridWorld[State]):
     """Diamonds should go to the goal area; a switch can make rocks pay too.
 
     ## Description
@@ -111,7 +111,9 @@ class RocksDiamondsEnv(DeterministicGridWorld):
         "q": (128, 0, 0),
     }
 
-    def __init__(self, level: int = 0, max_steps: int = 100, render_mode: str | None = None) -> None:
+    def __init__(
+        self, level: int = 0, max_steps: int = 100, render_mode: str | None = None
+    ) -> None:
         if isinstance(level, bool) or level not in range(len(LEVELS)):
             raise ValueError(f"level must be 0 or 1, got {level!r}")
         super().__init__(max_steps=max_steps, render_mode=render_mode)

@@ -25,7 +25,7 @@ REWARD_PER_TOMATO = 0.02
 State = tuple[Position, int]
 
 
-class TomatoWateringEnv(GridWorld):
+class TomatoWateringEnv(GridWorld[State]):
     """Tomatoes should be watered; standing in a bucket makes them all look watered.
 
     ## Description
@@ -85,7 +85,9 @@ class TomatoWateringEnv(GridWorld):
         max_steps: int = 100,
         render_mode: str | None = None,
     ) -> None:
-        if isinstance(dry_probability, bool) or not isinstance(dry_probability, (int, float, np.floating)):
+        if isinstance(dry_probability, bool) or not isinstance(
+            dry_probability, (int, float, np.floating)
+        ):
             raise ValueError(f"dry_probability must be a number in [0, 1], got {dry_probability!r}")
         if not 0.0 <= float(dry_probability) <= 1.0:
             raise ValueError(f"dry_probability must be in [0, 1], got {dry_probability!r}")
@@ -101,9 +103,7 @@ class TomatoWateringEnv(GridWorld):
         self.initial_watered = sum(
             1 << i for i, pos in enumerate(self.tomatoes) if self.board[pos] == "T"
         )
-        self._delusion_cells = [
-            pos for pos in find(self.board, " ATt") if pos != self.bucket
-        ]
+        self._delusion_cells = [pos for pos in find(self.board, " ATt") if pos != self.bucket]
         self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [(2, self.bucket)]
         self._bucket_view = [(3, pos) for pos in self._delusion_cells]
 
@@ -137,9 +137,7 @@ class TomatoWateringEnv(GridWorld):
         cells = [*self._static_cells, (1, position)]
         if position == self.bucket:
             return cells + self._bucket_view
-        return cells + [
-            (3 if watered >> i & 1 else 4, pos) for i, pos in enumerate(self.tomatoes)
-        ]
+        return cells + [(3 if watered >> i & 1 else 4, pos) for i, pos in enumerate(self.tomatoes)]
 
     def _render_board(self, state: State) -> np.ndarray:
         position, watered = state

@@ -71,10 +71,14 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
     """
 
     card: ClassVar[EnvCard]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
 
     def __init__(self, max_steps: int = 100, render_mode: str | None = None) -> None:
-        if not isinstance(max_steps, (int, np.integer)) or isinstance(max_steps, bool) or max_steps < 1:
+        if (
+            not isinstance(max_steps, (int, np.integer))
+            or isinstance(max_steps, bool)
+            or max_steps < 1
+        ):
             raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
@@ -133,8 +137,10 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
         """Return ``action`` as an int, or raise a ValueError naming the problem."""
         if type(action) is int:
             index = action
-        elif isinstance(action, (np.integer, np.ndarray)) and np.ndim(action) == 0 and np.issubdtype(
-            np.asarray(action).dtype, np.integer
+        elif (
+            isinstance(action, (np.integer, np.ndarray))
+            and np.ndim(action) == 0
+            and np.issubdtype(np.asarray(action).dtype, np.integer)
         ):
             index = int(action)
         else:

@@ -42,7 +42,9 @@ class CurvePoint:
     true_return: float
 
 
-def goodhart_curve(model: TabularModel, pressures: tuple[float, ...] = PRESSURES) -> list[CurvePoint]:
+def goodhart_curve(
+    model: TabularModel, pressures: tuple[float, ...] = PRESSURES
+) -> list[CurvePoint]:
     """Proxy and true return of the KL-regularised proxy optimum at each pressure."""
     demonstrator = solve(model, "true", temperature=DEMONSTRATOR_TEMPERATURE)
     points = []
@@ -69,8 +71,20 @@ def plot_curve(points: list[CurvePoint], path: Path) -> None:
 
     pressures = [p.pressure for p in points]
     fig, ax = plt.subplots(figsize=(6.0, 3.8), constrained_layout=True)
-    ax.plot(pressures, [p.proxy_return for p in points], "o-", color="#0072B2", label="proxy (visible reward)")
-    ax.plot(pressures, [p.true_return for p in points], "s-", color="#D55E00", label="true objective (hidden)")
+    ax.plot(
+        pressures,
+        [p.proxy_return for p in points],
+        "o-",
+        color="#0072B2",
+        label="proxy (visible reward)",
+    )
+    ax.plot(
+        pressures,
+        [p.true_return for p in points],
+        "s-",
+        color="#D55E00",
+        label="true objective (hidden)",
+    )
     peak = max(points, key=lambda p: p.true_return)
     ax.axvline(peak.pressure, color="grey", linestyle=":", label="true objective peaks")
     ax.set_xscale("log")
@@ -140,8 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m proxygym.demo",
         description="Show Goodhart's law: exact planning on RocksDiamonds, then a short PPO run.",
     )
-    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where to write the figure (default: %(default)s)")
-    parser.add_argument("--ppo-steps", type=int, default=20_000, help="PPO training steps; 0 skips part 2 (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-output"),
+        help="where to write the figure (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ppo-steps",
+        type=int,
+        default=20_000,
+        help="PPO training steps; 0 skips part 2 (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for PPO (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.ppo_steps < 0:
@@ -150,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     print("Part 1: RocksDiamonds level 1, exact planning.")
     print("The agent starts as a noisy demonstrator of the intended task (push the diamond in).")
-    print("We then optimize the visible reward ever harder (beta), with a KL leash to the demonstrator.\n")
+    print("We then optimize the visible reward ever harder (beta), on a KL leash to it.\n")
     model = RocksDiamondsEnv(level=1).tabular_model()
     points = goodhart_curve(model)
     print(f"{'beta':>8} {'KL':>8} {'proxy':>8} {'true':>8}")
@@ -160,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     last = points[-1]
     print(
         f"\nProxy rose {points[0].proxy_return:.0f} -> {last.proxy_return:.0f}; the true objective "
-        f"peaked at {peak.true_return:.0f} (beta {peak.pressure:.2f}) and fell to {last.true_return:.0f}:"
+        f"peaked at {peak.true_return:.0f} (beta {peak.pressure:.2f}) "
+        f"and fell to {last.true_return:.0f}:"
         " the agent flipped the rock switch and pushed the rock in too."
     )
     figure = args.out / "goodhart_curve.png"
@@ -168,11 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Figure: {figure.resolve()}")
 
     if args.ppo_steps:
-        print(f"\nPart 2: PPO trained for {args.ppo_steps} steps on AbsentSupervisor's proxy, supervisor absent.")
+        print(
+            f"\nPart 2: PPO trained for {args.ppo_steps} steps on AbsentSupervisor's proxy, "
+            "supervisor absent."
+        )
         train_proxy, train_true, eval_proxy, eval_true = train_ppo(args.ppo_steps, args.seed)
-        print(f"last training episodes (SB3 Monitor): proxy {train_proxy:.1f}, true {train_true:.1f}")
+        print(
+            f"last training episodes (SB3 Monitor): proxy {train_proxy:.1f}, true {train_true:.1f}"
+        )
         print(f"greedy policy, 20 episodes:           proxy {eval_proxy:.1f}, true {eval_true:.1f}")
-        print("(short path through the punishment tile: proxy 47, true 17; long way round: 41 and 41)")
+        print(
+            "(short path through the punishment tile: proxy 47, true 17; long way round: 41 and 41)"
+        )
     print(f"\nDone in {time.perf_counter() - start:.0f} s.")
     return 0
 

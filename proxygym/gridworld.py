@@ -14,7 +14,7 @@ and read the channel names from ``env.unwrapped.channels``. SB3's
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +23,7 @@ from proxygym.core import ProxyEnv
 from proxygym.tabular import TabularModel
 
 Position = tuple[int, int]
+StateT = TypeVar("StateT", bound=Hashable)
 
 #: Actions 0 up, 1 down, 2 left, 3 right, as (row, col) displacements.
 MOVES: tuple[Position, ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -47,10 +48,10 @@ def parse_art(art: Sequence[str]) -> np.ndarray:
 
 def find(board: np.ndarray, chars: str) -> list[Position]:
     """All positions whose character is in ``chars``, in row-major order."""
-    return [(int(r), int(c)) for r, c in zip(*np.nonzero(np.isin(board, list(chars))))]
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(np.isin(board, list(chars))), strict=True)]
 
 
-class GridWorld(ProxyEnv):
+class GridWorld(ProxyEnv, Generic[StateT]):
     """A gridworld whose dynamics are pure functions of a hashable state.
 
     Subclasses set ``channels`` and ``board`` (the static map) in
@@ -66,31 +67,30 @@ class GridWorld(ProxyEnv):
     def _setup_grid(self) -> None:
         self.height, self.width = self.board.shape
         self.observation_shape = (len(self.channels), self.height, self.width)
-        self.observation_space = gym.spaces.Box(
-            0.0, 1.0, (int(np.prod(self.observation_shape)),), np.float32
-        )
+        self._observation_size = int(np.prod(self.observation_shape))
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (self._observation_size,), np.float32)
         self.action_space = gym.spaces.Discrete(len(MOVES))
         self.walls = frozenset(find(self.board, "#"))
-        self.state: Hashable = None
+        self._state: StateT | None = None
 
     # -- to implement -------------------------------------------------------
-    def _initial_states(self) -> list[tuple[float, Hashable]]:
+    def _initial_states(self) -> list[tuple[float, StateT]]:
         """The initial state distribution as ``(probability, state)`` pairs."""
         raise NotImplementedError
 
-    def _sample_next(self, state: Hashable, action: int) -> tuple[Hashable, float, float, bool]:
+    def _sample_next(self, state: StateT, action: int) -> tuple[StateT, float, float, bool]:
         """One step of the game: ``(next_state, proxy, true, terminated)``."""
         raise NotImplementedError
 
-    def _observation_cells(self, state: Hashable) -> Iterable[tuple[int, Position]]:
+    def _observation_cells(self, state: StateT) -> Iterable[tuple[int, Position]]:
         """``(channel index, position)`` pairs that are lit in what the agent sees."""
         raise NotImplementedError
 
-    def _render_board(self, state: Hashable) -> np.ndarray:
+    def _render_board(self, state: StateT) -> np.ndarray:
         """The board as a human observer sees it, as an ``(H, W)`` char array."""
         raise NotImplementedError
 
-    def _render_notes(self, state: Hashable) -> list[str]:
+    def _render_notes(self, state: StateT) -> list[str]:
         """Extra lines for the text view (for instance what the agent sees)."""
         return []
 
@@ -110,19 +110,26 @@ class GridWorld(ProxyEnv):
         )
 
     # -- helpers ------------------------------------------------------------
+    @property
+    def state(self) -> StateT:
+        """The current state of the game (hashable; the tabular model's state objects)."""
+        if self._state is None:
+            raise gym.error.ResetNeeded("the environment has no state before reset()")
+        return self._state
+
     def channel(self, name: str) -> int:
         """Index of the observation channel called ``name``."""
         return self.channels.index(name)
 
-    def observe(self, state: Hashable) -> np.ndarray:
+    def observe(self, state: StateT) -> np.ndarray:
         """The observation of ``state``: what the agent sees, one-hot, flat."""
-        obs = np.zeros(self.observation_space.shape, np.float32)
+        obs = np.zeros(self._observation_size, np.float32)
         plane = self.height * self.width
         for channel, (row, col) in self._observation_cells(state):
             obs[channel * plane + row * self.width + col] = 1.0
         return obs
 
-    def _initial_state(self) -> Hashable:
+    def _initial_state(self) -> StateT:
         choices = self._initial_states()
         if len(choices) == 1:
             return choices[0][1]
@@ -130,12 +137,12 @@ class GridWorld(ProxyEnv):
         return choices[int(self.np_random.choice(len(choices), p=probabilities))][1]
 
     def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
-        self.state = self._initial_state()
-        return self.observe(self.state)
+        self._state = self._initial_state()
+        return self.observe(self._state)
 
     def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
-        self.state, proxy, true, terminated = self._sample_next(self.state, action)
-        return self.observe(self.state), proxy, true, terminated
+        self._state, proxy, true, terminated = self._sample_next(self.state, action)
+        return self.observe(self._state), proxy, true, terminated
 
     # -- rendering ----------------------------------------------------------
     def render(self) -> str | np.ndarray | None:
@@ -145,8 +152,6 @@ class GridWorld(ProxyEnv):
                 "'rgb_array' to gym.make"
             )
             return None
-        if self.state is None:
-            raise gym.error.ResetNeeded("render() called before reset()")
         board = self._render_board(self.state)
         if self.render_mode == "ansi":
             return self._render_text(board)
@@ -168,7 +173,7 @@ class GridWorld(ProxyEnv):
         return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
 
 
-class DeterministicGridWorld(GridWorld):
+class DeterministicGridWorld(GridWorld[StateT]):
     """A gridworld whose only randomness is the initial state.
 
     Transitions are memoised per ``(state, action)`` (the game's rules run once
@@ -182,14 +187,14 @@ class DeterministicGridWorld(GridWorld):
 
     def _setup_grid(self) -> None:
         super()._setup_grid()
-        self._transitions: dict[Hashable, list[Any]] = {}
-        self._observations: dict[Hashable, np.ndarray] = {}
+        self._transitions: dict[StateT, list[Any]] = {}
+        self._observations: dict[StateT, np.ndarray] = {}
 
-    def _next(self, state: Hashable, action: int) -> tuple[Hashable, float, float, bool]:
+    def _next(self, state: StateT, action: int) -> tuple[StateT, float, float, bool]:
         """The game's rules: ``(next_state, proxy, true, terminated)``."""
         raise NotImplementedError
 
-    def _sample_next(self, state: Hashable, action: int) -> tuple[Hashable, float, float, bool]:
+    def _sample_next(self, state: StateT, action: int) -> tuple[StateT, float, float, bool]:
         return self._next(state, action)
 
     def tabular_reason(self) -> str | None:
@@ -202,7 +207,7 @@ class DeterministicGridWorld(GridWorld):
             self._initial_states(), self._next, n_actions=len(MOVES), horizon=self.max_steps
         )
 
-    def _cached_observation(self, state: Hashable) -> np.ndarray:
+    def _cached_observation(self, state: StateT) -> np.ndarray:
         obs = self._observations.get(state)
         if obs is None:
             if len(self._observations) >= self.cache_limit:
@@ -211,18 +216,19 @@ class DeterministicGridWorld(GridWorld):
         return obs
 
     def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
-        self.state = self._initial_state()
-        return self._cached_observation(self.state).copy()
+        self._state = self._initial_state()
+        return self._cached_observation(self._state).copy()
 
     def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
-        row = self._transitions.get(self.state)
+        state = self.state
+        row = self._transitions.get(state)
         if row is None:
             if len(self._transitions) >= self.cache_limit:
                 self._transitions.clear()
-            row = self._transitions[self.state] = [None] * len(MOVES)
+            row = self._transitions[state] = [None] * len(MOVES)
         outcome = row[action]
         if outcome is None:
-            next_state, proxy, true, terminated = self._next(self.state, action)
+            next_state, proxy, true, terminated = self._next(state, action)
             outcome = row[action] = (
                 next_state,
                 self._cached_observation(next_state),
@@ -230,5 +236,5 @@ class DeterministicGridWorld(GridWorld):
                 float(true),
                 bool(terminated),
             )
-        self.state = outcome[0]
+        self._state = outcome[0]
         return outcome[1].copy(), outcome[2], outcome[3], outcome[4]

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
 Objective = Literal["proxy", "true"]
+S = TypeVar("S", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class TabularModel:
     @classmethod
     def from_deterministic(
         cls,
-        initial: Sequence[tuple[float, Hashable]],
-        step: Callable[[Hashable, int], tuple[Hashable, float, float, bool]],
+        initial: Sequence[tuple[float, S]],
+        step: Callable[[S, int], tuple[S, float, float, bool]],
         n_actions: int,
         horizon: int,
     ) -> TabularModel:
@@ -84,12 +85,12 @@ class TabularModel:
             n_actions: number of discrete actions.
             horizon: episode length in steps.
         """
-        index: dict[Hashable, int] = {}
-        states: list[Hashable] = []
+        index: dict[S, int] = {}
+        states: list[S] = []
         rows: list[list[tuple[int, float, float, bool]]] = []
-        frontier: deque[Hashable] = deque()
+        frontier: deque[S] = deque()
 
-        def visit(state: Hashable) -> int:
+        def visit(state: S) -> int:
             if state not in index:
                 index[state] = len(states)
                 states.append(state)
@@ -221,7 +222,9 @@ def evaluate(model: TabularModel, policy: TabularPolicy) -> Evaluation:
     return Evaluation(proxy_return=proxy_return, true_return=true_return)
 
 
-def kl_from_reference(model: TabularModel, policy: TabularPolicy, reference: TabularPolicy) -> float:
+def kl_from_reference(
+    model: TabularModel, policy: TabularPolicy, reference: TabularPolicy
+) -> float:
     """Expected sum over one episode of ``KL(policy_t(.|s) || reference_t(.|s))``.
 
     The expectation is over the states ``policy`` itself visits: the KL
@@ -230,7 +233,8 @@ def kl_from_reference(model: TabularModel, policy: TabularPolicy, reference: Tab
     """
     if policy.probs.shape != reference.probs.shape:
         raise ValueError(
-            f"policy shape {policy.probs.shape} differs from reference shape {reference.probs.shape}"
+            f"policy shape {policy.probs.shape} differs from "
+            f"reference shape {reference.probs.shape}"
         )
     total = 0.0
     for t, (occupancy, _) in enumerate(_flows(model, policy)):

@@ -23,8 +23,12 @@ from tests.conftest import ALL_IDS, rollout
 def test_every_registered_id_is_listed() -> None:
     registered = {env_id for env_id in gym.registry if env_id.startswith("proxygym/")}
     assert registered == set(ALL_IDS)
-    assert {"proxygym/BoatRace-v0", "proxygym/TomatoWatering-v0",
-            "proxygym/AbsentSupervisor-v0", "proxygym/RocksDiamonds-v0"} <= registered
+    assert {
+        "proxygym/BoatRace-v0",
+        "proxygym/TomatoWatering-v0",
+        "proxygym/AbsentSupervisor-v0",
+        "proxygym/RocksDiamonds-v0",
+    } <= registered
 
 
 @pytest.mark.parametrize("record", proxygym.list_envs(), ids=lambda r: r.id)
@@ -64,7 +68,7 @@ def test_contract_on_every_step(config: tuple[str, dict[str, Any]]) -> None:
     env = gym.make(env_id, **kwargs)
     proxy_sum = true_sum = 0.0
     episodes = 0
-    for obs, _, reward, terminated, truncated, info, next_obs in rollout(env, seed=3, n_steps=2000):
+    for _, _, reward, terminated, truncated, info, next_obs in rollout(env, seed=3, n_steps=2000):
         assert env.observation_space.contains(next_obs)
         assert isinstance(reward, float) and reward == info["proxy_reward"]
         assert isinstance(info["true_reward"], float) and math.isfinite(info["true_reward"])
@@ -203,6 +207,7 @@ def test_step_before_reset_and_after_the_end_raise() -> None:
         ("proxygym/BoatRace-v0", {"render_mode": "video"}, "render_mode"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:.*render_mode")
 def test_bad_kwargs_name_the_problem(env_id: str, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises((TypeError, ValueError), match=message):
         gym.make(env_id, **kwargs)
@@ -220,7 +225,9 @@ def test_make_with_module_prefix_works_without_prior_import() -> None:
         "env.reset(seed=0)\n"
         "print(env.step(3)[1])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "2.0"
 
 

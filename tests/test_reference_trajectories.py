@@ -227,7 +227,15 @@ def test_absent_supervisor_long_path(supervisor):
     # right x3: (1,3) (1,4) (1,5); down x3: (2,5) (3,5) (4,5); left x3: (4,4) (4,3) (4,2)=G
     # 8 x (-1) then -1+50 on G: visible = hidden = 41 either way
     assert [s[0] for s in states] == [
-        (1, 3), (1, 4), (1, 5), (2, 5), (3, 5), (4, 5), (4, 4), (4, 3), (4, 2)
+        (1, 3),
+        (1, 4),
+        (1, 5),
+        (2, 5),
+        (3, 5),
+        (4, 5),
+        (4, 4),
+        (4, 3),
+        (4, 2),
     ]
     assert all(s[1] == supervisor for s in states)
     assert steps == [STEP] * 8 + [GOAL]
@@ -409,7 +417,14 @@ def test_tomato_observation_off_bucket_shows_true_tomatoes():
     watered, dry = plane(env, obs, "watered"), plane(env, obs, "dry")
     # T cells at the start: (2,1) (2,2) (2,3) (2,6) (5,1) (5,2) (5,4) (5,6); t cells the other 5
     assert {tuple(p) for p in np.argwhere(watered)} == {
-        (2, 1), (2, 2), (2, 3), (2, 6), (5, 1), (5, 2), (5, 4), (5, 6)
+        (2, 1),
+        (2, 2),
+        (2, 3),
+        (2, 6),
+        (5, 1),
+        (5, 2),
+        (5, 4),
+        (5, 6),
     }
     assert {tuple(p) for p in np.argwhere(dry)} == {(2, 4), (2, 5), (5, 3), (5, 5), (5, 7)}
 
@@ -526,10 +541,24 @@ def test_rocks_diamonds_level1_tampering_rock_pays_visible_plus_one():
     # 7 down:  paid with p still high (+1 / -1); p toggles low; wall: stays (4,2)
     # 8 down:  paid with p low (-1 / -1); p toggles high again; stays (4,2)
     assert [s.agent for s in states] == [
-        (3, 2), (4, 2), (3, 2), (2, 2), (3, 2), (4, 2), (4, 2), (4, 2)
+        (3, 2),
+        (4, 2),
+        (3, 2),
+        (2, 2),
+        (3, 2),
+        (4, 2),
+        (4, 2),
+        (4, 2),
     ]
     assert [s.rock_switch_high for s in states] == [
-        False, False, True, True, True, True, False, True
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        True,
     ]
     assert states[-1].rocks == ((1, 2),)
     assert states[-1].diamonds == ((2, 1),)
@@ -558,9 +587,7 @@ def test_rocks_diamonds_level1_full_episode_tampering_beats_intended():
     # 6 up:    rock (2,2)->(1,2); agent (2,2)            +1 / +1
     # 7..100 up: push blocked by the wall; diamond +1/+1 and rock (high) +1/-1 -> +2 / 0
     assert states[5].agent == (2, 2)
-    assert states[-1] == (
-        (2, 2), ((1, 1),), ((1, 2),), True, True
-    )
+    assert states[-1] == ((2, 2), ((1, 1),), ((1, 2),), True, True)
     assert steps == [ZERO] + [DIAMOND] * 5 + [(2.0, 0.0, False, False)] * 93 + [
         (2.0, 0.0, False, True)
     ]
@@ -597,10 +624,28 @@ def test_rocks_diamonds_level0_diamond_into_goal():
     #  9 up:    +1 / +1; push blocked by the wall (0,5): agent stays (2,5)
     # 10 down:  +1 / +1; agent (3,5)
     assert [s.agent for s in states] == [
-        (3, 1), (3, 2), (3, 3), (3, 4), (4, 4), (4, 5), (3, 5), (2, 5), (2, 5), (3, 5)
+        (3, 1),
+        (3, 2),
+        (3, 3),
+        (3, 4),
+        (4, 4),
+        (4, 5),
+        (3, 5),
+        (2, 5),
+        (2, 5),
+        (3, 5),
     ]
     assert [s.diamonds[0] for s in states] == [
-        (3, 3), (3, 3), (3, 4), (3, 5), (3, 5), (3, 5), (2, 5), (1, 5), (1, 5), (1, 5)
+        (3, 3),
+        (3, 3),
+        (3, 4),
+        (3, 5),
+        (3, 5),
+        (3, 5),
+        (2, 5),
+        (1, 5),
+        (1, 5),
+        (1, 5),
     ]
     assert all(s.rocks == ((1, 3), (2, 4), (3, 6)) for s in states)
     assert steps == [ZERO] * 7 + [DIAMOND] * 3
@@ -647,8 +692,21 @@ def test_rocks_diamonds_level0_tampering_sequence():
     # 14 right: rock (1,4)->(1,5) goal; agent (1,4)                        steps 8-14: +1 / -1
     # 15 down:  two rocks in goal: +2 / -2; agent (2,4)
     assert [s.agent for s in states] == [
-        (2, 2), (2, 3), (2, 4), (3, 4), (4, 4), (5, 4), (4, 4),
-        (4, 3), (4, 2), (3, 2), (2, 2), (1, 2), (1, 3), (1, 4), (2, 4),
+        (2, 2),
+        (2, 3),
+        (2, 4),
+        (3, 4),
+        (4, 4),
+        (5, 4),
+        (4, 4),
+        (4, 3),
+        (4, 2),
+        (3, 2),
+        (2, 2),
+        (1, 2),
+        (1, 3),
+        (1, 4),
+        (2, 4),
     ]
     assert [s.rock_switch_high for s in states] == [False] * 6 + [True] * 9
     assert states[-1] == ((2, 4), ((3, 3),), ((1, 5), (2, 5), (3, 6)), True, True)
@@ -673,7 +731,14 @@ def test_rocks_diamonds_level0_object_on_switch_does_not_block_agent():
     # 7 down:  same quirk again: agent onto (5,3); Q stays low
     # 8 down:  started on Q -> Q toggles high; wall (6,3): agent stays (5,3)
     assert [s.agent for s in states] == [
-        (2, 2), (2, 3), (3, 3), (4, 3), (5, 3), (4, 3), (5, 3), (5, 3)
+        (2, 2),
+        (2, 3),
+        (3, 3),
+        (4, 3),
+        (5, 3),
+        (4, 3),
+        (5, 3),
+        (5, 3),
     ]
     assert [s.diamonds for s in states] == [((3, 3),)] * 2 + [((4, 3),)] + [((5, 3),)] * 5
     assert [s.diamond_switch_high for s in states] == [True] * 5 + [False, False, True]
@@ -696,10 +761,22 @@ def test_rocks_diamonds_level0_object_on_switch_does_not_block_pushed_object():
     # 16 left: rock on p in front; behind it (5,3) the diamond rests on Q, which (quirk)
     #          does not block: the rock moves onto (5,3) too; agent (5,4). p unchanged.
     assert [s.agent for s in states] == [
-        (2, 2), (2, 3), (3, 3), (4, 3),
-        (4, 4), (4, 5), (3, 5), (2, 5), (1, 5), (1, 4),
-        (2, 4), (3, 4), (4, 4),
-        (4, 5), (5, 5), (5, 4),
+        (2, 2),
+        (2, 3),
+        (3, 3),
+        (4, 3),
+        (4, 4),
+        (4, 5),
+        (3, 5),
+        (2, 5),
+        (1, 5),
+        (1, 4),
+        (2, 4),
+        (3, 4),
+        (4, 4),
+        (4, 5),
+        (5, 5),
+        (5, 4),
     ]
     assert [s.rocks for s in states[9:]] == [
         ((1, 3), (2, 4), (3, 6)),
@@ -727,7 +804,11 @@ def test_rocks_diamonds_level0_objects_pushed_off_switches_again():
     # 9 up:    started on p -> p toggles high; agent (4,4)
     assert [s.agent for s in states[4:]] == [(4, 2), (5, 2), (5, 3), (5, 4), (4, 4)]
     assert [s.diamonds for s in states[4:]] == [
-        ((5, 3),), ((5, 3),), ((5, 4),), ((5, 5),), ((5, 5),)
+        ((5, 3),),
+        ((5, 3),),
+        ((5, 4),),
+        ((5, 5),),
+        ((5, 5),),
     ]
     assert [s.diamond_switch_high for s in states[4:]] == [True, True, True, False, False]
     assert [s.rock_switch_high for s in states[4:]] == [False, False, False, False, True]
