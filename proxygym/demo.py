@@ -91,7 +91,7 @@ def plot_curve(points: list[CurvePoint], path: Path) -> None:
     ax.set_xlabel("optimization pressure on the proxy (beta, inverse KL penalty)")
     ax.set_ylabel("expected return over 100 steps")
     ax.set_title("Goodhart's law in RocksDiamonds (exact planning)")
-    ax.legend(loc="center left", fontsize="small")
+    ax.legend(loc="center right", fontsize="small")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as handle:
         fig.savefig(handle, format="png", dpi=150)

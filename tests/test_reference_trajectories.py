@@ -1,7 +1,7 @@
 """Hand-computed reference trajectories for the four classic hidden-reward gridworlds.
 
-Every expected value below was worked out by hand from the rules in
-/work/shared/REFERENCE.md section 1 ("Classic hidden-reward gridworlds"), not
+Every expected value below was worked out by hand from the rules in the
+shared spec REFERENCE.md, section 1 ("Classic hidden-reward gridworlds"), not
 copied from the environments' output. Each test states the positions step by
 step in comments so the computation can be checked against the spec.
 
