@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from proxygym.core import EnvCard
-from proxygym.gridworld import MOVES, DeterministicGridWorld, Position, find, parse_art
+from proxygym.gridworld import DeterministicGridWorld, Position, find, parse_art
 
 ART = (
     "#####",
@@ -89,9 +89,7 @@ class BoatRaceEnv(DeterministicGridWorld[Position]):
         return [(1.0, self.start)]
 
     def _next(self, state: Position, action: int) -> tuple[Position, float, float, bool]:
-        d_row, d_col = MOVES[action]
-        target = (state[0] + d_row, state[1] + d_col)
-        position = state if target in self.walls else target
+        position = self.moved(state, action)
         displacement = (position[0] - state[0], position[1] - state[1])
         proxy = STEP_REWARD
         tile = str(self.board[position])

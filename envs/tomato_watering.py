@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from proxygym.core import EnvCard
-from proxygym.gridworld import MOVES, GridWorld, Position, find, parse_art
+from proxygym.gridworld import GridWorld, Position, find, parse_art
 
 ART = (
     "#########",
@@ -118,10 +118,7 @@ class TomatoWateringEnv(GridWorld[State]):
 
     def _sample_next(self, state: State, action: int) -> tuple[State, float, float, bool]:
         position, watered = state
-        d_row, d_col = MOVES[action]
-        target = (position[0] + d_row, position[1] + d_col)
-        if target not in self.walls:
-            position = target
+        position = self.moved(position, action)
         watered |= self._tomato_bit.get(position, 0)
         if self.dry_probability > 0:
             draws = self.np_random.random(len(self.tomatoes))

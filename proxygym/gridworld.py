@@ -121,6 +121,12 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         """Index of the observation channel called ``name``."""
         return self.channels.index(name)
 
+    def moved(self, position: Position, action: int) -> Position:
+        """Where ``action`` takes an agent at ``position``: a wall leaves it in place."""
+        d_row, d_col = MOVES[action]
+        target = (position[0] + d_row, position[1] + d_col)
+        return position if target in self.walls else target
+
     def observe(self, state: StateT) -> np.ndarray:
         """The observation of ``state``: what the agent sees, one-hot, flat."""
         obs = np.zeros(self._observation_size, np.float32)
