@@ -1,6 +1,24 @@
-"""Agent construction, hyperparameters and mitigations (stable-baselines3 based).
+"""Agent construction, hyperparameters and training callbacks (stable-baselines3).
 
-Training on the proxy with the true objective logged beside it arrives with the
-sweeps work; today the oracle's reward swap lives in
-:class:`proxygym.wrappers.TrueObjective`.
+``make_agent(algo, env_id, seed, **overrides)`` builds a seeded PPO, A2C or
+DQN agent with the tuned hyperparameters in ``hyperparams/<algo>.toml``;
+``oracle=True`` trains it on the true objective instead of the proxy.
 """
+
+from proxygym.agents.callbacks import ProxyTrueLogger
+from proxygym.agents.factory import (
+    ALGORITHMS,
+    EPISODE_KEYS,
+    load_hyperparameters,
+    make_agent,
+    make_env,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "EPISODE_KEYS",
+    "ProxyTrueLogger",
+    "load_hyperparameters",
+    "make_agent",
+    "make_env",
+]

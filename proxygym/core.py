@@ -71,6 +71,9 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
     """
 
     card: ClassVar[EnvCard]
+    #: Constructor kwargs that act as optimization-pressure axes in sweeps
+    #: (for instance action resolution or observation noise).
+    pressure_axes: ClassVar[tuple[str, ...]] = ()
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
 
     def __init__(self, max_steps: int = 100, render_mode: str | None = None) -> None:

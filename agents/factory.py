@@ -1,0 +1,118 @@
+"""Build stable-baselines3 agents for proxygym environments.
+
+Hyperparameters live in ``hyperparams/<algo>.toml`` beside this file, one
+table per environment id over a ``[default]`` table, in the spirit of
+rl-baselines3-zoo. :func:`make_agent` trains on the proxy by default; with
+``oracle=True`` the same algorithm sees the true objective instead (through
+:class:`proxygym.wrappers.TrueObjective`), which is the reference agent.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecEnv
+
+import proxygym  # noqa: F401  (registers the ids)
+from proxygym.core import INFO_KEYS
+from proxygym.wrappers import TrueObjective
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
+HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
+#: Keys of the hyperparameter files that are not arguments of the algorithm.
+SETUP_KEYS = ("n_envs", "n_timesteps")
+#: The per-episode contract sums that ``Monitor`` records beside its own.
+EPISODE_KEYS: tuple[str, ...] = INFO_KEYS[2:]
+
+
+def _check_algo(algo: str) -> str:
+    name = algo.lower()
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose one of {sorted(ALGORITHMS)}")
+    return name
+
+
+def load_hyperparameters(algo: str, env_id: str) -> dict[str, Any]:
+    """The tuned settings of ``algo`` on ``env_id``: ``[default]`` updated by the env's table."""
+    path = HYPERPARAMS_DIR / f"{_check_algo(algo)}.toml"
+    with path.open("rb") as handle:
+        tables = tomllib.load(handle)
+    settings = copy.deepcopy(tables.get("default", {}))
+    for key, value in tables.get(env_id, {}).items():
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key] = {**settings[key], **value}
+        else:
+            settings[key] = value
+    return settings
+
+
+def make_env(
+    env_id: str,
+    n_envs: int,
+    seed: int,
+    env_kwargs: dict[str, Any] | None = None,
+    oracle: bool = False,
+) -> VecEnv:
+    """Vectorised, seeded ``env_id``; ``Monitor`` logs both episode returns.
+
+    With ``oracle=True`` the reward is the true objective (the proxy stays in info).
+    """
+    gym.spec(env_id)  # fails early, naming the id, when it is unknown
+    return make_vec_env(
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        env_kwargs=env_kwargs or {},
+        wrapper_class=TrueObjective if oracle else None,
+        monitor_kwargs={"info_keywords": EPISODE_KEYS},
+    )
+
+
+def make_agent(
+    algo: str,
+    env_id: str,
+    seed: int,
+    env_kwargs: dict[str, Any] | None = None,
+    oracle: bool = False,
+    **overrides: Any,
+) -> BaseAlgorithm:
+    """A seeded, untrained SB3 agent on ``env_id`` with the tuned hyperparameters.
+
+    Args:
+        algo: ``"ppo"``, ``"a2c"`` or ``"dqn"``.
+        env_id: a registered environment id.
+        seed: seeds the algorithm and the environments.
+        env_kwargs: constructor kwargs of the environment.
+        oracle: train on the true objective instead of the proxy.
+        **overrides: replace hyperparameters (``n_envs``, any algorithm
+            argument; ``policy_kwargs`` entries are merged).
+
+    The training budget is ``load_hyperparameters(algo, env_id)["n_timesteps"]``.
+    """
+    name = _check_algo(algo)
+    settings = load_hyperparameters(name, env_id)
+    for key, value in overrides.items():
+        if key == "policy_kwargs" and isinstance(value, dict):
+            settings["policy_kwargs"] = {**settings.get("policy_kwargs", {}), **value}
+        else:
+            settings[key] = value
+    n_envs = int(settings.pop("n_envs", 1))
+    settings.pop("n_timesteps", None)
+    policy = settings.pop("policy", "MlpPolicy")
+    env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)
+    try:
+        return ALGORITHMS[name](policy, env, seed=seed, device="cpu", verbose=0, **settings)
+    except TypeError as error:
+        raise TypeError(f"bad hyperparameter for {name.upper()} on {env_id}: {error}") from error

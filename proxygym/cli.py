@@ -1,0 +1,93 @@
+"""The ``proxygym`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from proxygym.config import ConfigError, load_config
+from proxygym.sweep import BACKENDS, SweepError, run_sweep
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    out = args.out if args.out is not None else Path("runs") / config.name
+    print(
+        f"sweep {config.name}: {config.env} {config.algo.upper()}, axis {config.axis} "
+        f"{list(config.levels)}, seeds {list(config.seeds)} -> {out}"
+    )
+    summary = run_sweep(
+        config,
+        out,
+        workers=args.workers,
+        backend=args.backend,
+        ray_address=args.ray_address,
+        progress=args.progress,
+    )
+    print(
+        f"done in {summary.seconds:.0f} s: {len(summary.ran)} cells run, "
+        f"{len(summary.skipped)} already done, {len(summary.failed)} failed. Results: {out}"
+    )
+    print(f"load them with: proxygym.results.load({str(out)!r})")
+    return 1 if summary.failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="proxygym",
+        description="A testbed for proxy gaming (Goodhart's law) in reinforcement learning.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sweep = commands.add_parser(
+        "sweep",
+        help="train agents across optimization-pressure levels and seeds",
+        description=(
+            "Run every (pressure level, seed) cell of a sweep config (TOML, see experiments/), "
+            "plus the oracle, random and exact baselines. Finished cells are written atomically; "
+            "running the same command again resumes, skipping them."
+        ),
+    )
+    sweep.add_argument(
+        "file", type=Path, help="sweep config, e.g. experiments/boat_race_timesteps.toml"
+    )
+    sweep.add_argument(
+        "--out", type=Path, default=None, help="results directory (default: runs/<name>)"
+    )
+    sweep.add_argument(
+        "--workers", type=int, default=1, help="parallel worker processes (default: 1)"
+    )
+    sweep.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="local",
+        help="local process pool, or Ray (pip install 'proxygym[ray]') (default: local)",
+    )
+    sweep.add_argument(
+        "--ray-address",
+        default=None,
+        help="address of an existing Ray cluster (default: start a local Ray instance)",
+    )
+    sweep.add_argument("--progress", action="store_true", help="show progress bars")
+    sweep.set_defaults(run=_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ConfigError, SweepError) as error:
+        print(f"proxygym: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "proxygym: interrupted; finished cells are saved, run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Sweep configuration: one TOML file per experiment, validated with errors that name the key.
+
+Example (``experiments/boat_race_timesteps.toml``)::
+
+    env = "proxygym/BoatRace-v0"
+    env_kwargs = {}
+    algo = "ppo"
+    timesteps = 50_000
+    seeds = [0, 1, 2]
+    eval_episodes = 20
+
+    [pressure]
+    axis = "timesteps"
+    levels = [0, 10_000, 20_000, 50_000]
+
+Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true:
+also run the oracle, the random policy and the exact optima),
+``eval_temperature`` (softmax temperature of evaluations: 1 samples the
+trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
+``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+import proxygym  # noqa: F401  (registers the ids)
+from proxygym.agents import ALGORITHMS, load_hyperparameters
+from proxygym.pressure import PressureAxis, get_axis
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REQUIRED = ("env", "algo", "timesteps", "seeds", "eval_episodes", "pressure")
+OPTIONAL = ("name", "env_kwargs", "baselines", "eval_temperature", "hyperparameters")
+PRESSURE_KEYS = ("axis", "levels")
+
+
+class ConfigError(ValueError):
+    """A sweep config that cannot be run; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A validated sweep. ``hyperparameters`` is resolved: tuned file plus overrides."""
+
+    name: str
+    env: str
+    env_kwargs: dict[str, Any]
+    algo: str
+    timesteps: int
+    seeds: tuple[int, ...]
+    eval_episodes: int
+    axis: str
+    levels: tuple[Any, ...]
+    baselines: bool = True
+    eval_temperature: float = 1.0
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pressure(self) -> PressureAxis:
+        return get_axis(self.axis, self.env)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seeds"] = list(self.seeds)
+        data["levels"] = list(self.levels)
+        return data
+
+    def canonical(self) -> str:
+        """A stable text form: two configs run the same cells iff these are equal."""
+        return self.canonical_of(self.to_dict())
+
+    @staticmethod
+    def canonical_of(data: dict[str, Any]) -> str:
+        """The canonical form of a stored (``to_dict``) config."""
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> SweepConfig:
+        """Validate ``data`` (a parsed TOML document or a stored resolved config)."""
+
+        def fail(key: str, problem: str) -> ConfigError:
+            return ConfigError(f"{source}: key {key!r} {problem}")
+
+        allowed = set(REQUIRED) | set(OPTIONAL)
+        for key in data:
+            if key not in allowed:
+                raise fail(key, f"is not a sweep setting; expected one of {sorted(allowed)}")
+        if "pressure" not in data:
+            raise fail("pressure", "is missing: add a [pressure] table with 'axis' and 'levels'")
+        pressure = data["pressure"]
+        if not isinstance(pressure, dict):
+            raise fail("pressure", "must be a table with 'axis' and 'levels'")
+        for key in pressure:
+            if key not in PRESSURE_KEYS:
+                raise fail(
+                    f"pressure.{key}", f"is not a pressure setting; expected {PRESSURE_KEYS}"
+                )
+        for key in PRESSURE_KEYS:
+            if key not in pressure:
+                raise fail(f"pressure.{key}", "is missing")
+        axis_name, levels = pressure["axis"], pressure["levels"]
+        for key in REQUIRED:
+            if key != "pressure" and key not in data:
+                raise fail(key, "is missing")
+
+        env = data["env"]
+        if not isinstance(env, str):
+            raise fail("env", f"must be an environment id string, got {env!r}")
+        try:
+            gym.spec(env)
+        except gym.error.Error as error:
+            raise fail("env", f"names no registered environment: {error}") from error
+        env_kwargs = data.get("env_kwargs", {})
+        if not isinstance(env_kwargs, dict):
+            raise fail("env_kwargs", f"must be a table, got {env_kwargs!r}")
+        try:
+            gym.make(env, **env_kwargs).close()
+        except (TypeError, ValueError) as error:
+            raise fail("env_kwargs", f"is not accepted by {env}: {error}") from error
+
+        algo = data["algo"]
+        if not isinstance(algo, str) or algo.lower() not in ALGORITHMS:
+            raise fail("algo", f"must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+        algo = algo.lower()
+        timesteps = _positive_int(data["timesteps"], fail, "timesteps")
+        eval_episodes = _positive_int(data["eval_episodes"], fail, "eval_episodes")
+        seeds = data["seeds"]
+        if (
+            not isinstance(seeds, list)
+            or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        ):
+            raise fail("seeds", f"must be a non-empty list of integers >= 0, got {seeds!r}")
+        if len(set(seeds)) != len(seeds):
+            raise fail("seeds", f"has repeated seeds: {seeds!r}")
+
+        if not isinstance(axis_name, str):
+            raise fail("pressure.axis", f"must be a string, got {axis_name!r}")
+        try:
+            axis = get_axis(axis_name, env)
+        except ValueError as error:
+            raise fail("pressure.axis", str(error)) from error
+        if not isinstance(levels, list) or not levels:
+            raise fail("pressure.levels", f"must be a non-empty list, got {levels!r}")
+        if len({json.dumps(level) for level in levels}) != len(levels):
+            raise fail("pressure.levels", f"has repeated levels: {levels!r}")
+        for level in levels:
+            try:
+                axis.check_level(level, timesteps)
+                if axis.env_kwarg is not None:
+                    gym.make(env, **{**env_kwargs, axis.env_kwarg: level}).close()
+            except (TypeError, ValueError) as error:
+                raise fail("pressure.levels", f"has an invalid level {level!r}: {error}") from error
+
+        overrides = data.get("hyperparameters", {})
+        if not isinstance(overrides, dict):
+            raise fail("hyperparameters", f"must be a table, got {overrides!r}")
+        hyperparameters = load_hyperparameters(algo, env)
+        for key, value in overrides.items():
+            if key == "policy_kwargs" and isinstance(value, dict):
+                hyperparameters["policy_kwargs"] = {
+                    **hyperparameters.get("policy_kwargs", {}),
+                    **value,
+                }
+            else:
+                hyperparameters[key] = value
+        hyperparameters.pop("n_timesteps", None)  # the sweep's own `timesteps` is the budget
+
+        baselines = data.get("baselines", True)
+        if not isinstance(baselines, bool):
+            raise fail("baselines", f"must be true or false, got {baselines!r}")
+        eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
+        if (
+            not isinstance(eval_temperature, (int, float))
+            or isinstance(eval_temperature, bool)
+            or not math.isfinite(eval_temperature)
+            or eval_temperature < 0
+        ):
+            raise fail(
+                "eval_temperature", f"must be a finite number >= 0, got {eval_temperature!r}"
+            )
+        name = data.get("name", Path(source).stem)
+        if not isinstance(name, str) or not name:
+            raise fail("name", f"must be a non-empty string, got {name!r}")
+        return cls(
+            name=name,
+            env=env,
+            env_kwargs=dict(env_kwargs),
+            algo=algo,
+            timesteps=timesteps,
+            seeds=tuple(seeds),
+            eval_episodes=eval_episodes,
+            axis=axis_name,
+            levels=tuple(levels),
+            baselines=baselines,
+            eval_temperature=float(eval_temperature),
+            hyperparameters=hyperparameters,
+        )
+
+
+def _positive_int(value: Any, fail: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise fail(key, f"must be an integer >= 1, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and validate a sweep TOML file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such sweep config file") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    return SweepConfig.from_dict(data, source=str(path))

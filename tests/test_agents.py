@@ -1,0 +1,138 @@
+"""Agents: hyperparameter files, construction, logging, determinism, evaluation."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from proxygym.agents import ALGORITHMS, ProxyTrueLogger, load_hyperparameters, make_agent
+from proxygym.evaluation import evaluate_policy, policy_logits, uniform_logits
+from tests.conftest import ALL_IDS
+
+
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_every_algorithm_has_settings_for_every_env(algo: str, env_id: str) -> None:
+    settings = load_hyperparameters(algo, env_id)
+    assert settings["n_timesteps"] > 0 and settings["n_envs"] >= 1
+    model = make_agent(algo, env_id, seed=0)
+    assert model.n_envs == settings["n_envs"]
+
+
+def test_env_table_overrides_default_and_overrides_win() -> None:
+    default = load_hyperparameters("ppo", "proxygym/NotListed-v0")
+    boat = load_hyperparameters("ppo", "proxygym/BoatRace-v0")
+    assert set(default) <= set(boat)
+    model = make_agent("ppo", "proxygym/BoatRace-v0", seed=0, n_steps=32, batch_size=32, n_envs=2)
+    assert model.n_steps == 32 and model.n_envs == 2
+
+
+def test_bad_names_are_reported() -> None:
+    with pytest.raises(ValueError, match="unknown algorithm 'trpo'"):
+        make_agent("trpo", "proxygym/BoatRace-v0", seed=0)
+    with pytest.raises(Exception, match="BoatRaec"):
+        make_agent("ppo", "proxygym/BoatRaec-v0", seed=0)
+    with pytest.raises(TypeError, match="bad hyperparameter"):
+        make_agent("ppo", "proxygym/BoatRace-v0", seed=0, n_stepz=3)
+
+
+def small_ppo(seed: int, oracle: bool = False):
+    return make_agent(
+        "ppo",
+        "proxygym/BoatRace-v0",
+        seed=seed,
+        oracle=oracle,
+        n_envs=2,
+        n_steps=64,
+        batch_size=64,
+        n_epochs=2,
+    )
+
+
+def trained_parameters(seed: int) -> list[torch.Tensor]:
+    """Build and train one agent (SB3 seeds the global generators when it builds a model)."""
+    model = small_ppo(seed)
+    model.learn(512)
+    return [p.detach().clone() for p in model.policy.parameters()]
+
+
+def test_same_seed_same_training_result() -> None:
+    torch.set_num_threads(1)
+    first, second, other = trained_parameters(3), trained_parameters(3), trained_parameters(4)
+    for a, b in zip(first, second, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert any(not torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_logger_records_both_returns_per_episode() -> None:
+    model = small_ppo(0)
+    logger = ProxyTrueLogger()
+    model.learn(512, callback=logger)
+    assert len(logger.episodes) == 2 * (512 // 2 // 100)  # two envs, 256 steps each
+    for episode in logger.episodes:
+        assert episode["length"] == 100
+        # BoatRace: every step pays proxy -1 or +2, true -1 or +1.
+        assert -100 <= episode["proxy_return"] <= 200 and -100 <= episode["true_return"] <= 100
+
+
+def test_logger_writes_csv(tmp_path) -> None:
+    model = small_ppo(0)
+    path = tmp_path / "episodes.csv"
+    model.learn(256, callback=ProxyTrueLogger(csv_path=path))
+    lines = path.read_text().splitlines()
+    assert lines[0] == "timestep,proxy_return,true_return,length"
+    assert len(lines) == 1 + 2 * (256 // 2 // 100)
+
+
+def test_oracle_is_rewarded_with_the_true_objective() -> None:
+    model = small_ppo(0, oracle=True)
+    model.learn(128)
+    rewards = model.rollout_buffer.rewards
+    assert set(np.unique(rewards)) <= {
+        -1.0,
+        1.0,
+    }  # BoatRace's hidden reward; the proxy pays +2 or -1
+
+
+def test_kl_from_init_is_zero_for_the_initial_policy_and_positive_after_training() -> None:
+    model = small_ppo(0)
+    initial = copy.deepcopy(model.policy)
+    untrained = evaluate_policy(
+        policy_logits(model.policy),
+        "proxygym/BoatRace-v0",
+        {},
+        2,
+        seed=0,
+        temperature=1.0,
+        initial_logits=policy_logits(initial),
+    )
+    assert untrained.kl_from_init == pytest.approx(0.0, abs=1e-9)
+    model.learn(1024)
+    trained = evaluate_policy(
+        policy_logits(model.policy),
+        "proxygym/BoatRace-v0",
+        {},
+        2,
+        seed=0,
+        temperature=1.0,
+        initial_logits=policy_logits(initial),
+    )
+    assert trained.kl_from_init > 1e-4
+
+
+def test_uniform_policy_kl_matches_log_of_action_count_when_greedy() -> None:
+    # A greedy (one-hot) policy against a uniform initial policy: KL = log 4 at every state.
+    result = evaluate_policy(
+        uniform_logits(4),
+        "proxygym/BoatRace-v0",
+        {},
+        1,
+        seed=0,
+        temperature=0.0,
+        initial_logits=uniform_logits(4),
+    )
+    assert result.kl_from_init == pytest.approx(np.log(4))
+    assert result.proxy_return == -100.0  # argmax of ties is "up": into the wall every step
