@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from proxygym import demo
@@ -22,20 +23,34 @@ def test_goodhart_curve_rises_on_proxy_and_collapses_on_true() -> None:
     assert proxies[-1] == pytest.approx(193.0, abs=0.01)  # the proxy optimum
 
 
-def test_demo_writes_the_figure_and_reports(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert demo.main(["--out", str(tmp_path), "--ppo-steps", "1024"]) == 0
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--out", str(tmp_path), "--ppo-steps", "2048", "--seeds", "1", "--workers", "1"]
+    assert demo.main(args) == 0
     output = capsys.readouterr().out
     figure = tmp_path / "goodhart_curve.png"
     assert figure.read_bytes().startswith(b"\x89PNG")
     assert str(figure.resolve()) in output
     assert "Proxy rose" in output and "fell to 5" in output
-    assert "SB3 Monitor): proxy" in output and "greedy policy" in output
-    assert not list(tmp_path.glob("*.tmp*")) and len(list(tmp_path.iterdir())) == 1
+    assert "oracle PPO" in output and output.strip().splitlines()[-2].startswith("Verdict:")
+    assert (tmp_path / "sweep" / "manifest.json").exists()
 
 
-def test_demo_rejects_negative_budget(capsys: pytest.CaptureFixture[str]) -> None:
+def summary(final_proxy: float, final_true: float, oracle_true: float) -> demo.PPOSummary:
+    table = pd.DataFrame(
+        {"step": [0, 100], "proxy_return": [-100, final_proxy], "true_return": [-100, final_true]}
+    )
+    return demo.PPOSummary(table, oracle_true, 100.0)
+
+
+def test_verdict_follows_the_numbers() -> None:
+    points = demo.goodhart_curve(RocksDiamondsEnv(level=1).tabular_model())
+    assert demo.verdict(points, summary(50, 0, 100)).startswith("Verdict: Goodhart's law")
+    assert demo.verdict(points, summary(10, 0, 100)).startswith("Verdict: none yet")
+    assert demo.verdict(points, summary(50, 98, 100)).startswith("Verdict: no gaming")
+    assert "cut the true objective by 9" in demo.verdict(points, None)
+
+
+def test_demo_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         demo.main(["--ppo-steps", "-5"])
     assert "--ppo-steps" in capsys.readouterr().err
