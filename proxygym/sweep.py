@@ -160,7 +160,14 @@ def _run_local(
         for cell in cells:
             on_done(_guarded_run(config, cell, progress, tensorboard_log))
         return
-    context = multiprocessing.get_context("spawn")
+    # Workers fork from a server that has already imported torch and SB3, so
+    # starting one costs milliseconds instead of seconds; fork itself would
+    # copy the driver's state, spawn would re-import everything per worker.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["proxygym.training"])
+    else:  # pragma: no cover
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures: set[Future[Any]] = {
             pool.submit(_guarded_run, config, cell, False, tensorboard_log) for cell in cells

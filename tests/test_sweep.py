@@ -63,6 +63,23 @@ def test_manifest_holds_config_versions_and_revision(reference_run: Path) -> Non
     assert len(episodes) > 0
 
 
+def test_tensorboard_has_both_returns(reference_run: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = sorted((reference_run / "tensorboard").iterdir())
+    assert [run.name for run in runs][:2] == ["agent-seed0_1", "agent-seed1_1"]
+    events = EventAccumulator(str(runs[0]))
+    events.Reload()
+    assert {"proxy/ep_return", "true/ep_return"} <= set(events.Tags()["scalars"])
+    episodes = pd.read_csv(reference_run / "episodes" / "agent-seed0.csv")
+    for tag, column in (("proxy/ep_return", "proxy_return"), ("true/ep_return", "true_return")):
+        logged = [event.value for event in events.Scalars(tag)]
+        assert logged  # means over the episodes of each logging interval
+        assert all(
+            episodes[column].min() - 1e-4 <= v <= episodes[column].max() + 1e-4 for v in logged
+        )
+
+
 def test_rerun_skips_finished_cells(reference_run: Path) -> None:
     before = comparable(reference_run)
     summary = run_sweep(tiny_config(), reference_run, echo=quiet)

@@ -1,0 +1,93 @@
+"""How much of PPO's training time the environment costs.
+
+For every registered environment: PPO training throughput (env steps/s) with
+its tuned hyperparameters, divided by the throughput of the same PPO on a
+trivial constant environment with the same observation and action spaces and
+the same 100-step episodes. A ratio near 1 means the environment's cost is
+negligible next to the learner's. Target: >= 0.9.
+
+Run on demand: ``python benchmarks/ppo_overhead.py [--steps N] [--repeats R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecEnv
+
+import proxygym
+from proxygym.agents import EPISODE_KEYS, load_hyperparameters, make_env
+
+
+class ConstantEnv(gym.Env):
+    """Same spaces as the real environment; every step returns the same zeros."""
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space) -> None:
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self._observation = np.zeros(observation_space.shape, observation_space.dtype)
+        self._steps = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._steps = 0
+        return self._observation.copy(), {}
+
+    def step(self, action: Any):
+        self._steps += 1
+        info = {"proxy_reward": 0.0, "true_reward": 0.0}
+        info.update(dict.fromkeys(EPISODE_KEYS, 0.0))
+        return self._observation.copy(), 0.0, False, self._steps >= 100, info
+
+
+def throughput(env: VecEnv, settings: dict[str, Any], steps: int) -> float:
+    model = PPO(
+        settings.pop("policy", "MlpPolicy"), env, seed=0, device="cpu", verbose=0, **settings
+    )
+    start = time.perf_counter()
+    model.learn(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--steps", type=int, default=16_384, help="PPO steps per run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per setting, best kept (default: %(default)s)"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"{os.cpu_count()} cores, torch {torch.__version__}, 1 torch thread")
+    print(f"{'environment':<32} {'env steps/s':>12} {'constant':>12} {'ratio':>7}")
+    for record in proxygym.list_envs():
+        settings = load_hyperparameters("ppo", record.id)
+        n_envs = settings.pop("n_envs")
+        settings.pop("n_timesteps")
+        probe = gym.make(record.id)
+        spaces = {"observation_space": probe.observation_space, "action_space": probe.action_space}
+        real, constant = 0.0, 0.0
+        for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
+            real = max(real, throughput(make_env(record.id, n_envs, 0), dict(settings), args.steps))
+            baseline = make_vec_env(
+                ConstantEnv,
+                n_envs,
+                seed=0,
+                env_kwargs=spaces,
+                monitor_kwargs={"info_keywords": EPISODE_KEYS},
+            )
+            constant = max(constant, throughput(baseline, dict(settings), args.steps))
+        print(f"{record.id:<32} {real:>12,.0f} {constant:>12,.0f} {real / constant:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
