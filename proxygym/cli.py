@@ -33,6 +33,22 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _plot(args: argparse.Namespace) -> int:
+    from proxygym.plots import plot_sweep
+
+    for path in plot_sweep(args.directory, args.out):
+        print(path)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from proxygym.report import write_report
+
+    report = write_report(args.directory, args.out)
+    print(f"report: {report.html}\nmarkdown: {report.markdown}\n{report.verdict}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proxygym",
@@ -70,6 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--progress", action="store_true", help="show progress bars")
     sweep.set_defaults(run=_sweep)
+
+    plot = commands.add_parser(
+        "plot",
+        help="write the figures of a sweep directory",
+        description="Goodhart curve, proxy against true, per-seed lines and true against "
+        "sqrt(KL) with the fitted overoptimization curve, as PNG and SVG. Works on an "
+        "interrupted sweep with what it has.",
+    )
+    plot.add_argument("directory", type=Path, help="a sweep's results directory")
+    plot.add_argument("--out", type=Path, default=None, help="default: DIRECTORY/figures")
+    plot.set_defaults(run=_plot)
+
+    report = commands.add_parser(
+        "report",
+        help="write an HTML report and its Markdown twin for a sweep directory",
+        description="Setup, what the proxy and the true objective are, completeness, metrics, "
+        "per-level table, baselines, fit, figures and a one-sentence verdict.",
+    )
+    report.add_argument("directory", type=Path, help="a sweep's results directory")
+    report.add_argument("--out", type=Path, default=None, help="default: DIRECTORY")
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -78,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (ConfigError, SweepError) as error:
+    except (ConfigError, SweepError, FileNotFoundError, ValueError) as error:
         print(f"proxygym: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -83,7 +83,6 @@ def ppo_config(timesteps: int, seeds: int) -> SweepConfig:
             "timesteps": timesteps,
             "seeds": list(range(seeds)),
             "eval_episodes": 10,
-            "eval_temperature": 0.0,
             "pressure": {"axis": "timesteps", "levels": levels},
         },
         source="demo",

@@ -163,6 +163,7 @@ def _run_local(
     # Workers fork from a server that has already imported torch and SB3, so
     # starting one costs milliseconds instead of seconds; fork itself would
     # copy the driver's state, spawn would re-import everything per worker.
+    context: Any
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["proxygym.training"])

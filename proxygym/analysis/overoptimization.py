@@ -1,0 +1,56 @@
+"""Fit a sweep's true-return gain against d = sqrt(KL from init) (Gao et al. 2022).
+
+The gain is measured against the true return at d = 0: the untrained agent
+(level 0 of a ``timesteps`` sweep) when it was evaluated, else the uniformly
+random policy (an untrained SB3 policy is close to uniform). Best-of-n sweeps
+use R(d) = d(alpha - beta d); every other axis R(d) = d(alpha - beta log d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from proxygym.analysis.fits import Form, OveroptimizationFit, fit_overoptimization
+
+
+@dataclass(frozen=True)
+class SweepFit:
+    """The fitted curve with the points it was fitted to."""
+
+    d: np.ndarray
+    gain: np.ndarray
+    reference: float
+    fit: OveroptimizationFit
+
+
+def kl_reference(frame: pd.DataFrame) -> float | None:
+    """True return at d = 0: the untrained agent (timesteps level 0), else the random policy."""
+    agents = frame[frame["policy"] == "agent"]
+    untrained = agents[(agents["axis"] == "timesteps") & (agents["level"] == 0)]
+    if len(untrained):
+        return float(untrained["true_return"].mean())
+    random = frame[frame["policy"] == "random"]["true_return"]
+    return float(random.mean()) if len(random) else None
+
+
+def fit_sweep(frame: pd.DataFrame) -> SweepFit | str:
+    """The overoptimization fit of a sweep's agent records, or why there is none."""
+    agents = frame[(frame["policy"] == "agent") & frame["kl_from_init"].notna()]
+    reference = kl_reference(frame)
+    if reference is None:
+        return "no reference for d = 0 (neither an untrained evaluation nor the random baseline)"
+    d = np.sqrt(agents["kl_from_init"].clip(lower=0).to_numpy(dtype=float))
+    if len(np.unique(np.round(d, 6))) < 3:
+        return (
+            "fewer than 3 distinct KL values (greedy evaluation makes KL nearly constant; "
+            "evaluate at temperature 1 to fit)"
+        )
+    form: Form = "bon" if str(agents["axis"].iloc[0]) == "best_of_n" else "rl"
+    gain = agents["true_return"].to_numpy(dtype=float) - reference
+    try:
+        return SweepFit(d, gain, reference, fit_overoptimization(d, gain, form=form))
+    except ValueError as error:
+        return f"the fit failed: {error}"
