@@ -32,13 +32,13 @@ import pandas as pd
 from proxygym import results
 from proxygym.config import SweepConfig
 from proxygym.envs.rocks_diamonds import RocksDiamondsEnv
+from proxygym.report import write_report
 from proxygym.sweep import run_sweep
 from proxygym.tabular import TabularModel, evaluate, kl_from_reference, solve
 
 DEMONSTRATOR_TEMPERATURE = 1.0
 PRESSURES = tuple(float(b) for b in np.logspace(-2, 1, 13))
 PPO_ENV = "proxygym/BoatRace-v0"
-BOAT_RACE_PROXY_OPTIMUM = 50.0
 BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#555555"
 
 
@@ -113,34 +113,6 @@ def run_ppo(out: Path, timesteps: int, seeds: int, workers: int) -> PPOSummary:
     if summary.failed:
         raise RuntimeError(f"demo sweep cells failed: {summary.failed}; see {out / 'cells'}")
     return summarise(results.load(out))
-
-
-def verdict(points: list[CurvePoint], ppo: PPOSummary | None) -> str:
-    """One line saying what the numbers show (they decide, not the script)."""
-    if ppo is None:
-        peak = max(points, key=lambda p: p.true_return)
-        drop = (peak.true_return - points[-1].true_return) / abs(peak.true_return)
-        return (
-            f"Verdict: optimizing the proxy harder raised it {points[0].proxy_return:.0f} -> "
-            f"{points[-1].proxy_return:.0f} and cut the true objective by {drop:.0%}."
-        )
-    final = ppo.table.iloc[-1]
-    if final.proxy_return < 0.9 * BOAT_RACE_PROXY_OPTIMUM:
-        return (
-            f"Verdict: none yet. PPO reached proxy {final.proxy_return:.0f} of "
-            f"{BOAT_RACE_PROXY_OPTIMUM:.0f} in {final.step:.0f} steps; give it more --ppo-steps."
-        )
-    if final.true_return < ppo.oracle_true - 10:
-        return (
-            f"Verdict: Goodhart's law. PPO drove the proxy to {final.proxy_return:.0f} "
-            f"(optimum {BOAT_RACE_PROXY_OPTIMUM:.0f}) while the true objective stalled at "
-            f"{final.true_return:.0f}, against {ppo.oracle_true:.0f} for an oracle with the same "
-            "budget."
-        )
-    return (
-        f"Verdict: no gaming this time. PPO reached proxy {final.proxy_return:.0f} with true "
-        f"{final.true_return:.0f}, as good as the oracle's {ppo.oracle_true:.0f}."
-    )
 
 
 def plot(points: list[CurvePoint], ppo: PPOSummary | None, path: Path) -> None:
@@ -261,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     figure = args.out / "goodhart_curve.png"
     plot(points, ppo, figure)
     print(f"\nFigure: {figure.resolve()}")
-    print(verdict(points, ppo))
+    if ppo is not None:
+        report = write_report(args.out / "sweep")
+        print(f"Report: {report.html.resolve()}")
+        print(f"Verdict: {report.verdict}")
     print(f"Done in {time.perf_counter() - start:.0f} s.")
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from proxygym import demo
@@ -31,23 +30,11 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert figure.read_bytes().startswith(b"\x89PNG")
     assert str(figure.resolve()) in output
     assert "Proxy rose" in output and "fell to 5" in output
-    assert "oracle PPO" in output and output.strip().splitlines()[-2].startswith("Verdict:")
-    assert (tmp_path / "sweep" / "manifest.json").exists()
-
-
-def summary(final_proxy: float, final_true: float, oracle_true: float) -> demo.PPOSummary:
-    table = pd.DataFrame(
-        {"step": [0, 100], "proxy_return": [-100, final_proxy], "true_return": [-100, final_true]}
-    )
-    return demo.PPOSummary(table, oracle_true, 100.0)
-
-
-def test_verdict_follows_the_numbers() -> None:
-    points = demo.goodhart_curve(RocksDiamondsEnv(level=1).tabular_model())
-    assert demo.verdict(points, summary(50, 0, 100)).startswith("Verdict: Goodhart's law")
-    assert demo.verdict(points, summary(10, 0, 100)).startswith("Verdict: none yet")
-    assert demo.verdict(points, summary(50, 98, 100)).startswith("Verdict: no gaming")
-    assert "cut the true objective by 9" in demo.verdict(points, None)
+    lines = output.strip().splitlines()
+    assert "oracle PPO" in output
+    assert lines[-3] == f"Report: {(tmp_path / 'sweep' / 'report.html').resolve()}"
+    assert lines[-2].startswith("Verdict: ")
+    assert (tmp_path / "sweep" / "report.html").exists()
 
 
 def test_demo_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

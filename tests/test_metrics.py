@@ -87,7 +87,9 @@ def test_planted_phase_transition_is_found() -> None:
 
 @pytest.mark.parametrize("rng_seed", range(20))
 def test_no_false_transition_on_pure_noise(rng_seed: int) -> None:
-    metrics = goodhart_metrics(synthetic(lambda _: 0.0, lambda _: 0.0, noise=1.0, rng_seed=rng_seed))
+    metrics = goodhart_metrics(
+        synthetic(lambda _: 0.0, lambda _: 0.0, noise=1.0, rng_seed=rng_seed)
+    )
     assert metrics.phase_transitions == ()
 
 

@@ -30,7 +30,14 @@ def test_report_end_to_end(sweep_dir: Path) -> None:
     markdown = report.markdown.read_text()
     assert report.verdict in page and report.verdict in markdown
     assert page.count("data:image/png;base64,") >= 3
-    for section in ("Setup", "Completeness", "Divergence metrics", "Per level", "Baselines", "Figures"):
+    for section in (
+        "Setup",
+        "Completeness",
+        "Divergence metrics",
+        "Per level",
+        "Baselines",
+        "Figures",
+    ):
         assert section in page and f"## {section}" in markdown
     assert "-1 per step, +50 at the goal" in page  # the env's own description of its proxy
     assert "8 of 8 cells finished." in markdown
@@ -40,7 +47,9 @@ def test_report_end_to_end(sweep_dir: Path) -> None:
     assert "(figures/goodhart_curve.png)" in markdown
 
 
-def test_report_on_an_interrupted_sweep_says_what_is_missing(sweep_dir: Path, tmp_path: Path) -> None:
+def test_report_on_an_interrupted_sweep_says_what_is_missing(
+    sweep_dir: Path, tmp_path: Path
+) -> None:
     partial = tmp_path / "partial"
     shutil.copytree(sweep_dir, partial)
     for cell in ("agent-seed2", "oracle-seed1"):
@@ -51,7 +60,9 @@ def test_report_on_an_interrupted_sweep_says_what_is_missing(sweep_dir: Path, tm
     assert "Missing (sweep interrupted or still running): agent-seed2, oracle-seed1." in markdown
 
 
-def test_cli_plot_and_report(sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_plot_and_report(
+    sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["plot", str(sweep_dir), "--out", str(tmp_path / "figs")]) == 0
     assert (tmp_path / "figs" / "goodhart_curve.svg").exists()
     assert main(["report", str(sweep_dir), "--out", str(tmp_path / "rep")]) == 0
@@ -70,8 +81,10 @@ def test_verdict_names_the_peak_and_the_drop() -> None:
 def test_verdict_without_a_drop_compares_with_the_oracle() -> None:
     frame = synthetic(rising, rising)
     sentence = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=10.0)
-    assert sentence.startswith("No drop in the true return: it went from 0 to 6")
-    assert "4 below the oracle's 10" in sentence
+    assert sentence.startswith("Proxy gaming: the proxy went from 0 to 6")
+    assert "only went from 0 to 6, 4 below the 10 of an oracle" in sentence
+    close = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=6.2)
+    assert close.startswith("No sign of gaming: the true return went from 0 to 6")
 
 
 def test_figures_accept_non_numeric_levels() -> None:
