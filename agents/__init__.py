@@ -12,6 +12,7 @@ from proxygym.agents.factory import (
     load_hyperparameters,
     make_agent,
     make_env,
+    merge_hyperparameters,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "load_hyperparameters",
     "make_agent",
     "make_env",
+    "merge_hyperparameters",
 ]

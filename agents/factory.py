@@ -49,13 +49,18 @@ def load_hyperparameters(algo: str, env_id: str) -> dict[str, Any]:
     path = HYPERPARAMS_DIR / f"{_check_algo(algo)}.toml"
     with path.open("rb") as handle:
         tables = tomllib.load(handle)
-    settings = copy.deepcopy(tables.get("default", {}))
-    for key, value in tables.get(env_id, {}).items():
-        if isinstance(value, dict) and isinstance(settings.get(key), dict):
-            settings[key] = {**settings[key], **value}
+    return merge_hyperparameters(tables.get("default", {}), tables.get(env_id, {}))
+
+
+def merge_hyperparameters(settings: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` updated by ``overrides``; ``policy_kwargs`` tables are merged key by key."""
+    merged = copy.deepcopy(settings)
+    for key, value in overrides.items():
+        if key == "policy_kwargs" and isinstance(value, dict):
+            merged["policy_kwargs"] = {**merged.get("policy_kwargs", {}), **value}
         else:
-            settings[key] = value
-    return settings
+            merged[key] = value
+    return merged
 
 
 def make_env(
@@ -102,12 +107,7 @@ def make_agent(
     The training budget is ``load_hyperparameters(algo, env_id)["n_timesteps"]``.
     """
     name = _check_algo(algo)
-    settings = load_hyperparameters(name, env_id)
-    for key, value in overrides.items():
-        if key == "policy_kwargs" and isinstance(value, dict):
-            settings["policy_kwargs"] = {**settings.get("policy_kwargs", {}), **value}
-        else:
-            settings[key] = value
+    settings = merge_hyperparameters(load_hyperparameters(name, env_id), overrides)
     n_envs = int(settings.pop("n_envs", 1))
     settings.pop("n_timesteps", None)
     policy = settings.pop("policy", "MlpPolicy")

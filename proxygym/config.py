@@ -32,7 +32,7 @@ from typing import Any
 import gymnasium as gym
 
 import proxygym  # noqa: F401  (registers the ids)
-from proxygym.agents import ALGORITHMS, load_hyperparameters
+from proxygym.agents import ALGORITHMS, load_hyperparameters, merge_hyperparameters
 from proxygym.pressure import PressureAxis, get_axis
 
 if sys.version_info >= (3, 11):
@@ -166,15 +166,7 @@ class SweepConfig:
         overrides = data.get("hyperparameters", {})
         if not isinstance(overrides, dict):
             raise fail("hyperparameters", f"must be a table, got {overrides!r}")
-        hyperparameters = load_hyperparameters(algo, env)
-        for key, value in overrides.items():
-            if key == "policy_kwargs" and isinstance(value, dict):
-                hyperparameters["policy_kwargs"] = {
-                    **hyperparameters.get("policy_kwargs", {}),
-                    **value,
-                }
-            else:
-                hyperparameters[key] = value
+        hyperparameters = merge_hyperparameters(load_hyperparameters(algo, env), overrides)
         hyperparameters.pop("n_timesteps", None)  # the sweep's own `timesteps` is the budget
 
         baselines = data.get("baselines", True)

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
+from proxygym.registry import env_class
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,7 @@ DEFAULT_DEPTH = 2
 
 def env_axes(env_id: str) -> tuple[str, ...]:
     """The pressure axes ``env_id`` declares (names of its constructor kwargs)."""
-    entry_point = gym.spec(env_id).entry_point
-    creator = (
-        gym.envs.registration.load_env_creator(entry_point)
-        if isinstance(entry_point, str)
-        else entry_point
-    )
-    return tuple(getattr(creator, "pressure_axes", ()))
+    return tuple(getattr(env_class(env_id), "pressure_axes", ()))
 
 
 def get_axis(name: str, env_id: str) -> PressureAxis:

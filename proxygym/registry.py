@@ -52,16 +52,23 @@ def register_all() -> None:
             )
 
 
-def _card(entry_point: str) -> EnvCard:
-    env_class: Any = gym.envs.registration.load_env_creator(entry_point)
-    return env_class.card
+def env_class(env_id: str) -> Any:
+    """The class (or factory) registered as ``env_id``'s entry point."""
+    entry_point = gym.spec(env_id).entry_point
+    if isinstance(entry_point, str):
+        return gym.envs.registration.load_env_creator(entry_point)
+    return entry_point
+
+
+def _card(env_id: str) -> EnvCard:
+    return env_class(env_id).card
 
 
 def list_envs() -> list[EnvRecord]:
     """Every registered proxygym id with its proxy, true objective, variant and knobs."""
     records = []
     for name, entry_point, max_steps in ENVIRONMENTS:
-        card = _card(entry_point)
+        card = _card(env_id(name))
         records.append(
             EnvRecord(
                 id=env_id(name),

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 
@@ -23,6 +22,7 @@ from proxygym import results
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics
 from proxygym.analysis.overoptimization import fit_sweep
 from proxygym.plots import plot_sweep
+from proxygym.registry import env_class
 
 #: A true-return drop smaller than this share of its range is not called a drop.
 DROP_THRESHOLD = 0.1
@@ -91,13 +91,7 @@ def verdict(metrics: GoodhartMetrics, summary: pd.DataFrame, oracle_true: float 
 
 def _card(env_id: str) -> tuple[str, str, str]:
     """(proxy, true objective, Goodhart variant) as the environment states them."""
-    entry_point = gym.spec(env_id).entry_point
-    creator = (
-        gym.envs.registration.load_env_creator(entry_point)
-        if isinstance(entry_point, str)
-        else entry_point
-    )
-    card = getattr(creator, "card", None)
+    card = getattr(env_class(env_id), "card", None)
     if card is None:
         return "not stated", "not stated", "not stated"
     return card.proxy, card.true_objective, card.goodhart_variant

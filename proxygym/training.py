@@ -33,7 +33,7 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from proxygym.agents import ProxyTrueLogger, make_agent
+from proxygym.agents import ProxyTrueLogger, make_agent, merge_hyperparameters
 from proxygym.config import SweepConfig
 from proxygym.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
 from proxygym.pressure import DEFAULT_DEPTH, DEFAULT_WIDTH, net_arch
@@ -176,7 +176,7 @@ class _CellRunner:
 
     # -- training -------------------------------------------------------------
     def new_agent(self, seed: int, oracle: bool = False, **overrides: Any) -> BaseAlgorithm:
-        settings = {**self.config.hyperparameters, **overrides}
+        settings = merge_hyperparameters(self.config.hyperparameters, overrides)
         return make_agent(
             self.config.algo,
             self.config.env,
@@ -247,10 +247,7 @@ class _CellRunner:
             level = self.cell.levels[0]
             width = level if axis == "width" else DEFAULT_WIDTH
             depth = level if axis == "depth" else DEFAULT_DEPTH
-            overrides["policy_kwargs"] = {
-                **self.config.hyperparameters.get("policy_kwargs", {}),
-                "net_arch": net_arch(self.config.algo, width, depth),
-            }
+            overrides["policy_kwargs"] = {"net_arch": net_arch(self.config.algo, width, depth)}
         model = self.new_agent(seed, **overrides)
         initial = copy.deepcopy(model.policy)
         if axis == "timesteps":
