@@ -138,13 +138,9 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
 
     def _validate_action(self, action: Any) -> int:
         """Return ``action`` as an int, or raise a ValueError naming the problem."""
-        if type(action) is int:
-            index = action
-        elif (
-            isinstance(action, (np.integer, np.ndarray))
-            and np.ndim(action) == 0
-            and np.issubdtype(np.asarray(action).dtype, np.integer)
-        ):
+        if type(action) is int or isinstance(action, np.integer):  # the fast, common cases
+            index = int(action)
+        elif isinstance(action, np.ndarray) and action.ndim == 0 and action.dtype.kind in "iu":
             index = int(action)
         else:
             raise ValueError(
