@@ -125,6 +125,17 @@ def proxy_vs_true(frame: pd.DataFrame) -> Figure:
         bar = fig.colorbar(points, ax=ax, ticks=range(len(levels)))
         bar.ax.set_yticklabels([f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
         bar.set_label(AXIS_LABELS.get(str(agents["axis"].iloc[0]), "pressure"))
+        low = min(agents["proxy_return"].min(), agents["true_return"].min())
+        high = max(agents["proxy_return"].max(), agents["true_return"].max())
+        ax.plot(
+            [low, high],
+            [low, high],
+            color=EXACT,
+            linestyle=":",
+            linewidth=0.8,
+            label="true = proxy",
+        )
+        ax.legend(loc="best")
         ax.set_xlabel("proxy return")
         ax.set_ylabel("true return")
         ax.set_title("Proxy against true, per evaluated policy")
