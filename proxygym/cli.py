@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
             "plus the oracle, random and exact baselines. Finished cells are written atomically; "
             "running the same command again resumes, skipping them."
         ),
+        epilog=(
+            "example: proxygym sweep experiments/boat_race_timesteps.toml --workers 2 --progress\n"
+            "then:    proxygym report runs/boat_race_timesteps"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sweep.add_argument(
         "file", type=Path, help="sweep config, e.g. experiments/boat_race_timesteps.toml"
@@ -94,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sqrt(KL) with the fitted overoptimization curve, as PNG and SVG. Works on an "
         "interrupted sweep with what it has.",
     )
+    plot.epilog = "example: proxygym plot runs/boat_race_timesteps"
     plot.add_argument("directory", type=Path, help="a sweep's results directory")
     plot.add_argument("--out", type=Path, default=None, help="default: DIRECTORY/figures")
     plot.set_defaults(run=_plot)
@@ -104,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Setup, what the proxy and the true objective are, completeness, metrics, "
         "per-level table, baselines, fit, figures and a one-sentence verdict.",
     )
+    report.epilog = "example: proxygym report runs/boat_race_timesteps --out /tmp/report"
     report.add_argument("directory", type=Path, help="a sweep's results directory")
     report.add_argument("--out", type=Path, default=None, help="default: DIRECTORY")
     report.set_defaults(run=_report)
