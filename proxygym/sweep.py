@@ -219,6 +219,10 @@ def run_sweep(
 ) -> SweepSummary:
     """Run the cells of ``config`` not yet finished in ``out``.
 
+    With ``workers > 1`` the local backend starts worker processes through a
+    fork server, so a script calling this needs the usual
+    ``if __name__ == "__main__":`` guard (the ``proxygym`` command has it).
+
     Args:
         workers: parallel processes (local) or CPUs to start Ray with.
         backend: ``"local"`` (a process pool) or ``"ray"``.
