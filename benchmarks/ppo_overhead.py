@@ -32,7 +32,12 @@ from proxygym.agents import EPISODE_KEYS, load_hyperparameters, make_env
 class ConstantEnv(gym.Env):
     """Same spaces as the real environment; every step returns the same zeros."""
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space) -> None:
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
+
+    def __init__(
+        self, observation_space: gym.Space, action_space: gym.Space, render_mode: str | None = None
+    ) -> None:
+        self.render_mode = render_mode
         self.observation_space = observation_space
         self.action_space = action_space
         self._observation = np.zeros(observation_space.shape, observation_space.dtype)
