@@ -5,7 +5,28 @@ Importing this package does not register anything; ``import proxygym`` does.
 
 from proxygym.envs.absent_supervisor import AbsentSupervisorEnv
 from proxygym.envs.boat_race import BoatRaceEnv
+from proxygym.envs.cobra_bounty import CobraBountyEnv
+from proxygym.envs.conveyor_belt import ConveyorBeltEnv
+from proxygym.envs.island_navigation import IslandNavigationEnv
+from proxygym.envs.lagoon_race import LagoonRaceEnv
+from proxygym.envs.option_picking import OptionPickingEnv
 from proxygym.envs.rocks_diamonds import RocksDiamondsEnv
+from proxygym.envs.side_effects_sokoban import SideEffectsSokobanEnv
+from proxygym.envs.speed_track import SpeedTrackEnv
+from proxygym.envs.status_lamp import StatusLampEnv
 from proxygym.envs.tomato_watering import TomatoWateringEnv
 
-__all__ = ["AbsentSupervisorEnv", "BoatRaceEnv", "RocksDiamondsEnv", "TomatoWateringEnv"]
+__all__ = [
+    "AbsentSupervisorEnv",
+    "BoatRaceEnv",
+    "CobraBountyEnv",
+    "ConveyorBeltEnv",
+    "IslandNavigationEnv",
+    "LagoonRaceEnv",
+    "OptionPickingEnv",
+    "RocksDiamondsEnv",
+    "SideEffectsSokobanEnv",
+    "SpeedTrackEnv",
+    "StatusLampEnv",
+    "TomatoWateringEnv",
+]

@@ -18,6 +18,7 @@ implements :meth:`ProxyEnv._reset_state` and :meth:`ProxyEnv._advance`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -59,6 +60,20 @@ class EnvCard:
                 f"goodhart_variant must be one of {GOODHART_VARIANTS}, "
                 f"got {self.goodhart_variant!r}"
             )
+
+
+def check_knob(name: str, value: float) -> float:
+    """``value`` as a float, or a ValueError naming ``name`` unless it is a finite number >= 0.
+
+    Misspecification knobs are floats where 0 means "no gaming possible"; a
+    bool, a string, NaN, infinity or a negative number is a mistake to report,
+    not a setting to clamp.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 class ProxyEnv(gym.Env[np.ndarray, np.int64]):

@@ -21,6 +21,14 @@ ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
     ("TomatoWatering", "proxygym.envs.tomato_watering:TomatoWateringEnv", 100),
     ("AbsentSupervisor", "proxygym.envs.absent_supervisor:AbsentSupervisorEnv", 100),
     ("RocksDiamonds", "proxygym.envs.rocks_diamonds:RocksDiamondsEnv", 100),
+    ("IslandNavigation", "proxygym.envs.island_navigation:IslandNavigationEnv", 100),
+    ("ConveyorBelt", "proxygym.envs.conveyor_belt:ConveyorBeltEnv", 100),
+    ("SideEffectsSokoban", "proxygym.envs.side_effects_sokoban:SideEffectsSokobanEnv", 100),
+    ("CobraBounty", "proxygym.envs.cobra_bounty:CobraBountyEnv", 100),
+    ("LagoonRace", "proxygym.envs.lagoon_race:LagoonRaceEnv", 100),
+    ("OptionPicking", "proxygym.envs.option_picking:OptionPickingEnv", 100),
+    ("SpeedTrack", "proxygym.envs.speed_track:SpeedTrackEnv", 100),
+    ("StatusLamp", "proxygym.envs.status_lamp:StatusLampEnv", 100),
 )
 
 

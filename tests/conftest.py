@@ -18,6 +18,14 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [(env_id, {}) for env_id in ALL_IDS]
     ("proxygym/AbsentSupervisor-v0", {"supervisor": False}),
     ("proxygym/RocksDiamonds-v0", {"level": 1}),
     ("proxygym/TomatoWatering-v0", {"dry_probability": 0.0}),
+    ("proxygym/CobraBounty-v0", {"breeding_rate": 0.0}),
+    ("proxygym/LagoonRace-v0", {"target_value": 0.0}),
+    ("proxygym/ConveyorBelt-v0", {"variant": "sushi"}),
+    ("proxygym/ConveyorBelt-v0", {"variant": "sushi_goal"}),
+    ("proxygym/OptionPicking-v0", {"noise": 0.0}),
+    ("proxygym/OptionPicking-v0", {"n_options": 6}),
+    ("proxygym/SpeedTrack-v0", {"harshness": 0.0}),
+    ("proxygym/StatusLamp-v0", {"lever_strength": 0.0}),
 ]
 
 

@@ -18,6 +18,16 @@ TABULAR_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("proxygym/AbsentSupervisor-v0", {"supervisor": False}),
     ("proxygym/AbsentSupervisor-v0", {}),
     ("proxygym/RocksDiamonds-v0", {"level": 1}),
+    ("proxygym/IslandNavigation-v0", {}),
+    ("proxygym/ConveyorBelt-v0", {"variant": "vase"}),
+    ("proxygym/ConveyorBelt-v0", {"variant": "sushi"}),
+    ("proxygym/ConveyorBelt-v0", {"variant": "sushi_goal"}),
+    ("proxygym/SideEffectsSokoban-v0", {}),
+    ("proxygym/CobraBounty-v0", {}),
+    ("proxygym/CobraBounty-v0", {"breeding_rate": 0.0}),
+    ("proxygym/LagoonRace-v0", {}),
+    ("proxygym/SpeedTrack-v0", {}),
+    ("proxygym/StatusLamp-v0", {}),
 ]
 
 
@@ -170,7 +180,7 @@ def test_model_transitions_match_the_environment(env_id: str, kwargs: dict[str, 
     env.reset(seed=1)
     assert model.initial[index[env.state]] > 0
     for _ in range(2000):
-        state, action = index[env.state], int(rng.integers(4))
+        state, action = index[env.state], int(rng.integers(env.action_space.n))
         _, proxy, terminated, truncated, info = env.step(action)
         assert model.next_states[state, action, 0] == index[env.state]
         assert model.proxy_rewards[state, action, 0] == proxy
@@ -206,7 +216,8 @@ def test_exact_evaluation_matches_simulation(
         (proxy_returns, exact.proxy_return),
         (true_returns, exact.true_return),
     ):
-        tolerance = 4 * np.std(simulated) / np.sqrt(len(simulated)) + 1e-9
+        # Sampling error, plus float rounding of 100-step sums for deterministic policies.
+        tolerance = 4 * np.std(simulated) / np.sqrt(len(simulated)) + 1e-6 * max(1.0, abs(expected))
         assert abs(np.mean(simulated) - expected) <= tolerance
 
 
