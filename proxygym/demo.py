@@ -21,7 +21,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,11 +160,9 @@ def plot(points: list[CurvePoint], ppo: PPOSummary | None, path: Path) -> None:
         ax.set_ylabel("return over 100 steps")
         ax.set_title("BoatRace, PPO trained on the proxy")
         ax.legend(loc="lower right", fontsize="small")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as handle:
+    with results.atomic_file(path) as handle:
         fig.savefig(handle, format="png", dpi=150)
     plt.close(fig)
-    os.replace(handle.name, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,6 @@ this module changes no global state (backends, open figures).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -205,11 +203,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     paths = []
     for suffix in ("png", "svg"):
         path = stem.with_suffix(f".{suffix}")
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        ) as handle:
+        with results.atomic_file(path) as handle:
             fig.savefig(handle, format=suffix, dpi=300)
-        os.replace(handle.name, path)
         paths.append(path)
     return paths
 

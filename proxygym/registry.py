@@ -1,11 +1,14 @@
 """Registration of every proxygym environment with Gymnasium, and its catalogue.
 
-Adding an environment means adding one line to :data:`ENVIRONMENTS`; the test
-suite iterates over :func:`list_envs`, so the new id is checked for free.
+Adding an environment means adding one line to :data:`ENVIRONMENTS` (or, for a
+Gymnasium environment wrapped by ``ProxyReward``, to
+:data:`WRAPPED_ENVIRONMENTS`); the test suite iterates over :func:`list_envs`,
+so the new id is checked for free.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,20 @@ ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
     ("OptionPicking", "proxygym.envs.option_picking:OptionPickingEnv", 100),
     ("SpeedTrack", "proxygym.envs.speed_track:SpeedTrackEnv", 100),
     ("StatusLamp", "proxygym.envs.status_lamp:StatusLampEnv", 100),
+    ("TrafficMerge", "proxygym.envs.traffic_merge:TrafficMergeEnv", 100),
+    ("Pandemic", "proxygym.envs.pandemic:PandemicEnv", 100),
+)
+
+#: Gymnasium's own environments made proxy/true pairs by
+#: :class:`proxygym.proxy_reward.ProxyReward` (same format); the MuJoCo one only
+#: when ``mujoco`` is installed (``pip install proxygym[mujoco]``).
+WRAPPED_ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
+    ("AcrobotHeight", "proxygym.envs.proxy_examples:AcrobotHeightEnv", 100),
+    ("PendulumNoTorqueCost", "proxygym.envs.proxy_examples:PendulumNoTorqueCostEnv", 100),
+) + (
+    (("HopperForward", "proxygym.envs.proxy_examples:HopperForwardEnv", 100),)
+    if importlib.util.find_spec("mujoco") is not None
+    else ()
 )
 
 
@@ -51,7 +68,7 @@ def env_id(name: str) -> str:
 
 def register_all() -> None:
     """Register every environment with Gymnasium (idempotent)."""
-    for name, entry_point, max_steps in ENVIRONMENTS:
+    for name, entry_point, max_steps in (*ENVIRONMENTS, *WRAPPED_ENVIRONMENTS):
         if env_id(name) not in gym.registry:
             gym.register(
                 id=env_id(name),
@@ -75,7 +92,7 @@ def _card(env_id: str) -> EnvCard:
 def list_envs() -> list[EnvRecord]:
     """Every registered proxygym id with its proxy, true objective, variant and knobs."""
     records = []
-    for name, entry_point, max_steps in ENVIRONMENTS:
+    for name, entry_point, max_steps in (*ENVIRONMENTS, *WRAPPED_ENVIRONMENTS):
         card = _card(env_id(name))
         records.append(
             EnvRecord(

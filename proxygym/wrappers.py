@@ -1,10 +1,19 @@
-"""Wrappers around the proxy/true contract."""
+"""Wrappers around the proxy/true contract.
+
+:class:`TrueObjective` trains on the true objective of a proxygym environment;
+:class:`ProxyReward` (from :mod:`proxygym.proxy_reward`) makes any Gymnasium
+environment a proxy/true pair.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import gymnasium as gym
+
+from proxygym.proxy_reward import ProxyReward, Term, Transition
+
+__all__ = ["ProxyReward", "Term", "Transition", "TrueObjective"]
 
 
 class TrueObjective(gym.Wrapper, gym.utils.RecordConstructorArgs):

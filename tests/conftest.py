@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import proxygym
+from proxygym.core import ProxyEnv
+from proxygym.registry import env_class
 
 ALL_IDS = [record.id for record in proxygym.list_envs()]
 
@@ -26,6 +28,10 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [(env_id, {}) for env_id in ALL_IDS]
     ("proxygym/OptionPicking-v0", {"n_options": 6}),
     ("proxygym/SpeedTrack-v0", {"harshness": 0.0}),
     ("proxygym/StatusLamp-v0", {"lever_strength": 0.0}),
+    ("proxygym/TrafficMerge-v0", {"misspecification": 0.0}),
+    ("proxygym/TrafficMerge-v0", {"action_bins": 9}),
+    ("proxygym/Pandemic-v0", {"misspecification": 0.0}),
+    ("proxygym/Pandemic-v0", {"testing_rate": 1.0}),
 ]
 
 
@@ -39,16 +45,35 @@ def config(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     return request.param
 
 
+def is_proxy_env(env_id: str) -> bool:
+    """Whether ``env_id`` is a :class:`ProxyEnv` (not a Gymnasium env wrapped by ProxyReward)."""
+    entry_point = env_class(env_id)
+    return isinstance(entry_point, type) and issubclass(entry_point, ProxyEnv)
+
+
+def random_action(space: gym.Space, rng: np.random.Generator) -> Any:
+    """A uniform random action: an int in a Discrete space, an array in a bounded Box."""
+    if isinstance(space, gym.spaces.Discrete):
+        return int(rng.integers(space.n))
+    assert isinstance(space, gym.spaces.Box) and space.is_bounded()
+    return rng.uniform(space.low, space.high).astype(space.dtype)
+
+
 def rollout(
     env: gym.Env, seed: int, n_steps: int, action_seed: int | None = None
 ) -> list[tuple[Any, ...]]:
-    """Random-action rollout across episode ends; returns every transition."""
+    """Random-action rollout across episode ends; returns every transition.
+
+    Box actions are recorded as lists, so that transitions compare with ``==``.
+    """
     rng = np.random.default_rng(seed if action_seed is None else action_seed)
     obs, _ = env.reset(seed=seed)
     transitions = []
     for _ in range(n_steps):
-        action = int(rng.integers(env.action_space.n))
+        action = random_action(env.action_space, rng)
         next_obs, reward, terminated, truncated, info = env.step(action)
+        if isinstance(action, np.ndarray):
+            action = action.tolist()
         transitions.append((obs, action, reward, terminated, truncated, info, next_obs))
         obs = next_obs
         if terminated or truncated:

@@ -547,26 +547,6 @@ CLASSIC_CONFIGS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("env_id", "kwargs"), CLASSIC_CONFIGS)
-def test_classic_models_match_the_environments(env_id: str, kwargs: dict[str, Any]) -> None:
-    """Random play agrees with the tabular model on every transition (as in test_tabular)."""
-    env = unwrapped(env_id, **kwargs)
-    model = env.tabular_model()
-    index = model.index
-    rng = np.random.default_rng(1)
-    env.reset(seed=1)
-    assert model.initial[index[env.state]] == 1.0
-    for _ in range(3000):
-        state, action = index[env.state], int(rng.integers(4))
-        _, proxy, terminated, truncated, info = env.step(action)
-        assert model.next_states[state, action, 0] == index[env.state]
-        assert model.proxy_rewards[state, action, 0] == proxy
-        assert model.true_rewards[state, action, 0] == info["true_reward"]
-        assert model.terminal[state, action, 0] == terminated
-        if terminated or truncated:
-            env.reset()
-
-
 @pytest.mark.parametrize(
     ("env_id", "kwargs", "message"),
     [

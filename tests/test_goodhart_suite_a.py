@@ -497,29 +497,3 @@ def test_damage_never_shrinks_as_the_knob_grows(env_id: str, knob: str, default:
     assert all(b <= a + 1e-9 for a, b in pairwise(true_of_proxy_optimum))
     assert all(b >= a - 1e-9 for a, b in pairwise(damage))
     assert damage[0] == pytest.approx(0.0, abs=1e-9) and damage[-1] > 0
-
-
-@pytest.mark.parametrize(
-    ("env_id", "kwargs"),
-    [
-        ("proxygym/SpeedTrack-v0", {}),
-        ("proxygym/SpeedTrack-v0", {"harshness": 0.0}),
-        ("proxygym/StatusLamp-v0", {}),
-        ("proxygym/StatusLamp-v0", {"lever_strength": 0.5}),
-    ],
-)
-def test_grid_models_match_the_environment(env_id: str, kwargs: dict[str, Any]) -> None:
-    env = make(env_id, **kwargs).unwrapped
-    model = env.tabular_model()
-    index = model.index
-    rng = np.random.default_rng(1)
-    env.reset(seed=1)
-    for _ in range(2000):
-        state, action = index[env.state], int(rng.integers(4))
-        _, proxy, terminated, truncated, info = env.step(action)
-        assert model.next_states[state, action, 0] == index[env.state]
-        assert model.proxy_rewards[state, action, 0] == proxy
-        assert model.true_rewards[state, action, 0] == info["true_reward"]
-        assert model.terminal[state, action, 0] == terminated
-        if terminated or truncated:
-            env.reset()

@@ -351,31 +351,3 @@ def test_tabular_state_counts() -> None:
     # LagoonRace: far fewer than 28 cells x 5^3 timer settings, as timers only run after a
     # hit and reach 0 within 4 steps of the boat leaving the lagoon (count from the enumeration)
     assert LagoonRaceEnv().tabular_model().n_states == 116
-
-
-@pytest.mark.parametrize(
-    ("env_id", "kwargs"),
-    [
-        (COBRA, {}),
-        (COBRA, {"breeding_rate": 0.0}),
-        (COBRA, {"breeding_rate": 0.3}),
-        (LAGOON, {}),
-        (LAGOON, {"target_value": 0.0}),
-    ],
-)
-def test_model_transitions_match_the_environment(env_id: str, kwargs: dict[str, Any]) -> None:
-    env = make(env_id, **kwargs).unwrapped
-    model = env.tabular_model()
-    index = model.index
-    rng = np.random.default_rng(1)
-    env.reset(seed=1)
-    assert model.initial[index[env.state]] == 1.0
-    for _ in range(3000):
-        state, action = index[env.state], int(rng.integers(4))
-        _, proxy, terminated, truncated, info = env.step(action)
-        assert model.next_states[state, action, 0] == index[env.state]
-        assert model.proxy_rewards[state, action, 0] == proxy
-        assert model.true_rewards[state, action, 0] == info["true_reward"]
-        assert model.terminal[state, action, 0] == terminated
-        if terminated or truncated:
-            env.reset()

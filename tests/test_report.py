@@ -93,3 +93,19 @@ def test_figures_accept_non_numeric_levels() -> None:
     frame["axis"] = "supervisor"
     for make in (goodhart_curve, proxy_vs_true, per_seed):
         assert make(frame).axes
+
+
+def test_verdict_calls_gaming_at_every_level_gaming_even_when_the_axis_changes_nothing() -> None:
+    def flat_proxy(level: float) -> float:
+        return 59.0
+
+    def flat_true(level: float) -> float:
+        return -9.1
+
+    frame = synthetic(flat_proxy, flat_true)
+    sentence = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=-3.0)
+    assert sentence.startswith("Proxy gaming at every level: the true return stayed between -9.1")
+    assert "at least 6.1 below the -3 of an oracle" in sentence
+    assert verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=-9.0).startswith(
+        "No sign of gaming"
+    )

@@ -28,6 +28,7 @@ TABULAR_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("proxygym/LagoonRace-v0", {}),
     ("proxygym/SpeedTrack-v0", {}),
     ("proxygym/StatusLamp-v0", {}),
+    ("proxygym/StatusLamp-v0", {"lever_strength": 0.5}),
 ]
 
 
