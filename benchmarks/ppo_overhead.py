@@ -8,7 +8,7 @@ wrappers (Gymnasium's checker, order enforcing, time limit; SB3's Monitor).
 A ratio near 1 means the environment's cost is negligible next to the
 learner's. Target: >= 0.9.
 
-Run on demand: ``python benchmarks/ppo_overhead.py [--steps N] [--repeats R]``.
+Run on demand: ``python benchmarks/ppo_overhead.py [--steps N] [--repeats R] [--env ID ...]``.
 """
 
 from __future__ import annotations
@@ -76,19 +76,23 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="runs per setting, best kept (default: %(default)s)"
     )
+    parser.add_argument(
+        "--env", nargs="+", default=None, metavar="ID", help="ids to measure (default: all)"
+    )
     args = parser.parse_args()
+    ids = args.env or [record.id for record in proxygym.list_envs()]
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} cores, torch {torch.__version__}, 1 torch thread")
     print(f"{'environment':<32} {'env steps/s':>12} {'constant':>12} {'ratio':>7}")
-    for record in proxygym.list_envs():
-        settings = load_hyperparameters("ppo", record.id)
+    for env_id in ids:
+        settings = load_hyperparameters("ppo", env_id)
         n_envs = settings.pop("n_envs")
         settings.pop("n_timesteps")
-        probe = gym.make(record.id)
+        probe = gym.make(env_id)
         spaces = {"observation_space": probe.observation_space, "action_space": probe.action_space}
         real, constant = 0.0, 0.0
         for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
-            real = max(real, throughput(make_env(record.id, n_envs, 0), dict(settings), args.steps))
+            real = max(real, throughput(make_env(env_id, n_envs, 0), dict(settings), args.steps))
             baseline = make_vec_env(
                 CONSTANT_ID,
                 n_envs,
@@ -97,7 +101,7 @@ def main() -> None:
                 monitor_kwargs={"info_keywords": EPISODE_KEYS},
             )
             constant = max(constant, throughput(baseline, dict(settings), args.steps))
-        print(f"{record.id:<32} {real:>12,.0f} {constant:>12,.0f} {real / constant:>7.3f}")
+        print(f"{env_id:<32} {real:>12,.0f} {constant:>12,.0f} {real / constant:>7.3f}")
 
 
 if __name__ == "__main__":
