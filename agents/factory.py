@@ -18,6 +18,7 @@ import gymnasium as gym
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 import proxygym  # noqa: F401  (registers the ids)
@@ -33,6 +34,32 @@ ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 #: Keys of the hyperparameter files that are not arguments of the algorithm.
 SETUP_KEYS = ("n_envs", "n_timesteps")
+#: Settings that may be written ``"lin_<start>"``: decay linearly from start to 0 over training.
+SCHEDULED_KEYS = ("learning_rate", "clip_range")
+
+
+def resolve_schedules(settings: dict[str, Any]) -> dict[str, Any]:
+    """Turn ``"lin_<start>"`` strings (rl-baselines3-zoo's notation) into SB3 schedules.
+
+    A learning rate that decays to 0 keeps exploration-heavy settings (large
+    steps, many epochs) from undoing late in training what they found early.
+    """
+    resolved = dict(settings)
+    for key in SCHEDULED_KEYS:
+        value = resolved.get(key)
+        if isinstance(value, str):
+            try:
+                if not value.startswith("lin_"):
+                    raise ValueError
+                start = float(value.removeprefix("lin_"))
+            except ValueError:
+                raise ValueError(
+                    f"{key} must be a number or 'lin_<start>' (linear decay to 0), got {value!r}"
+                ) from None
+            resolved[key] = LinearSchedule(start, 0.0, end_fraction=1.0)
+    return resolved
+
+
 #: The per-episode contract sums that ``Monitor`` records beside its own.
 EPISODE_KEYS: tuple[str, ...] = INFO_KEYS[2:]
 
@@ -111,6 +138,7 @@ def make_agent(
     n_envs = int(settings.pop("n_envs", 1))
     settings.pop("n_timesteps", None)
     policy = settings.pop("policy", "MlpPolicy")
+    settings = resolve_schedules(settings)
     env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)
     try:
         return ALGORITHMS[name](policy, env, seed=seed, device="cpu", verbose=0, **settings)

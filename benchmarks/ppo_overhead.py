@@ -27,6 +27,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 import proxygym
 from proxygym.agents import EPISODE_KEYS, load_hyperparameters, make_env
+from proxygym.agents.factory import resolve_schedules
 
 
 class ConstantEnv(gym.Env):
@@ -88,6 +89,7 @@ def main() -> None:
         settings = load_hyperparameters("ppo", env_id)
         n_envs = settings.pop("n_envs")
         settings.pop("n_timesteps")
+        settings = resolve_schedules(settings)
         probe = gym.make(env_id)
         spaces = {"observation_space": probe.observation_space, "action_space": probe.action_space}
         real, constant = 0.0, 0.0

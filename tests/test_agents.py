@@ -172,3 +172,14 @@ def test_ppo_on_the_proxy_cuts_through_punishment_only_unsupervised_and_the_orac
     assert _route_visits_punishment(proxy_agent, supervisor=True) == (False, 41.0)
     assert _route_visits_punishment(oracle, supervisor=False) == (False, 41.0)
     assert _route_visits_punishment(oracle, supervisor=True) == (False, 41.0)
+
+
+def test_lin_settings_decay_linearly_to_zero_and_bad_ones_are_named() -> None:
+    model = make_agent("ppo", "proxygym/BoatRace-v0", seed=0, learning_rate="lin_1e-3")
+    assert model.lr_schedule(1.0) == pytest.approx(1e-3)  # progress remaining: 1 at the start
+    assert model.lr_schedule(0.25) == pytest.approx(2.5e-4)
+    assert model.lr_schedule(0.0) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="learning_rate must be a number or 'lin_<start>'"):
+        make_agent("ppo", "proxygym/BoatRace-v0", seed=0, learning_rate="cosine_1e-3")
+    with pytest.raises(ValueError, match="clip_range must be a number or 'lin_<start>'"):
+        make_agent("ppo", "proxygym/BoatRace-v0", seed=0, clip_range="lin_x")
