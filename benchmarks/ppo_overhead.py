@@ -3,8 +3,11 @@
 For every registered environment: PPO training throughput (env steps/s) with
 its tuned hyperparameters, divided by the throughput of the same PPO on a
 trivial constant environment with the same observation and action spaces and
-the same 100-step episodes, made through ``gym.make`` so both carry the same
-wrappers (Gymnasium's checker, order enforcing, time limit; SB3's Monitor).
+episodes as long as the environment's own under random actions and ending the
+same way, terminated or truncated (so both pay the same per-episode work of
+resets, Monitor, the vector env and PPO's bootstrapping), made through
+``gym.make`` so both carry the same wrappers (Gymnasium's checker, order
+enforcing, time limit; SB3's Monitor).
 A ratio near 1 means the environment's cost is negligible next to the
 learner's. Target: >= 0.9.
 
@@ -36,9 +39,16 @@ class ConstantEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
 
     def __init__(
-        self, observation_space: gym.Space, action_space: gym.Space, render_mode: str | None = None
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        episode_steps: int = 100,
+        terminates: bool = False,
+        render_mode: str | None = None,
     ) -> None:
         self.render_mode = render_mode
+        self.episode_steps = episode_steps
+        self.terminates = terminates
         self.observation_space = observation_space
         self.action_space = action_space
         self._observation = np.zeros(observation_space.shape, observation_space.dtype)
@@ -53,11 +63,34 @@ class ConstantEnv(gym.Env):
         self._steps += 1
         info = {"proxy_reward": 0.0, "true_reward": 0.0}
         info.update(dict.fromkeys(EPISODE_KEYS, 0.0))
-        return self._observation.copy(), 0.0, False, self._steps >= 100, info
+        done = self._steps >= self.episode_steps
+        terminated, truncated = done and self.terminates, done and not self.terminates
+        return self._observation.copy(), 0.0, terminated, truncated, info
 
 
 CONSTANT_ID = "proxygym-bench/Constant-v0"
 gym.register(CONSTANT_ID, entry_point=ConstantEnv, max_episode_steps=100)
+
+
+def episode_shape(env_id: str, n_steps: int = 2_000) -> tuple[int, bool]:
+    """Mean episode length of ``env_id`` under random actions, and whether most end terminated.
+
+    Truncated episodes cost PPO an extra value prediction (it bootstraps from
+    the final observation), so the constant env must end its episodes the same way.
+    """
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    lengths, ends_terminated, length = [], [], 0
+    while sum(lengths) < n_steps:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        length += 1
+        if terminated or truncated:
+            env.reset()
+            lengths.append(length)
+            ends_terminated.append(terminated)
+            length = 0
+    return max(1, round(float(np.mean(lengths)))), float(np.mean(ends_terminated)) > 0.5
 
 
 def throughput(env: VecEnv, settings: dict[str, Any], steps: int) -> float:
@@ -91,7 +124,13 @@ def main() -> None:
         settings.pop("n_timesteps")
         settings = resolve_schedules(settings)
         probe = gym.make(env_id)
-        spaces = {"observation_space": probe.observation_space, "action_space": probe.action_space}
+        episode_steps, terminates = episode_shape(env_id)
+        spaces = {
+            "observation_space": probe.observation_space,
+            "action_space": probe.action_space,
+            "episode_steps": episode_steps,
+            "terminates": terminates,
+        }
         real, constant = 0.0, 0.0
         for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
             real = max(real, throughput(make_env(env_id, n_envs, 0), dict(settings), args.steps))
