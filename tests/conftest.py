@@ -79,3 +79,27 @@ def rollout(
         if terminated or truncated:
             obs, _ = env.reset()
     return transitions
+
+
+def play(env: gym.Env, actions: list[int]) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    """Step ``env`` (already reset; raw or made by ``gym.make``) through ``actions``.
+
+    Returns ``(steps, states)``: ``steps[i]`` is (visible, hidden, terminated,
+    truncated) of the i-th step and ``states[i]`` is the game state after it.
+    Checks the info contract on every step: ``info["proxy_reward"]`` is the
+    returned reward and the episode returns are running sums (continuing from
+    earlier steps of the same episode).
+    """
+    game: Any = env.unwrapped
+    steps, states = [], []
+    proxy_sum, true_sum = game.episode_proxy_return, game.episode_true_return
+    for action in actions:
+        _, reward, terminated, truncated, info = env.step(action)
+        assert info["proxy_reward"] == reward
+        proxy_sum += reward
+        true_sum += info["true_reward"]
+        assert info["episode_proxy_return"] == pytest.approx(proxy_sum)
+        assert info["episode_true_return"] == pytest.approx(true_sum)
+        steps.append((reward, info["true_reward"], terminated, truncated))
+        states.append(game.state)
+    return steps, states

@@ -25,32 +25,11 @@ from proxygym.envs.island_navigation import IslandNavigationEnv
 from proxygym.envs.side_effects_sokoban import SideEffectsSokobanEnv
 from proxygym.gridworld import GridWorld
 from proxygym.tabular import TabularModel, evaluate, solve
+from tests.conftest import play
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 STEP = (-1.0, -1.0, False, False)  # a plain step where moving costs 1
 ZERO = (0.0, 0.0, False, False)  # a plain ConveyorBelt step (no movement cost)
-
-
-def play(env: GridWorld[Any], actions: list[int]) -> tuple[list[tuple[Any, ...]], list[Any]]:
-    """Step ``env`` (already reset) through ``actions``.
-
-    Returns ``(steps, states)``: ``steps[i]`` is (visible, hidden, terminated,
-    truncated) of the i-th step and ``states[i]`` is ``env.state`` after it.
-    Checks on every step that ``info["proxy_reward"]`` is the reward and that
-    the episode returns are running sums.
-    """
-    steps, states = [], []
-    proxy_sum, true_sum = env.episode_proxy_return, env.episode_true_return
-    for action in actions:
-        _, reward, terminated, truncated, info = env.step(action)
-        assert info["proxy_reward"] == reward
-        proxy_sum += reward
-        true_sum += info["true_reward"]
-        assert info["episode_proxy_return"] == pytest.approx(proxy_sum)
-        assert info["episode_true_return"] == pytest.approx(true_sum)
-        steps.append((reward, info["true_reward"], terminated, truncated))
-        states.append(env.state)
-    return steps, states
 
 
 def fresh(env: GridWorld[Any]) -> GridWorld[Any]:

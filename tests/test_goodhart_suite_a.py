@@ -28,7 +28,7 @@ from proxygym.envs.speed_track import SpeedTrackEnv
 from proxygym.envs.status_lamp import StatusLampEnv
 from proxygym.pressure import get_axis
 from proxygym.tabular import TabularModel, evaluate, solve
-from tests.conftest import rollout
+from tests.conftest import play, rollout
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 BRAKE_HARD, BRAKE, KEEP, ACCELERATE = 0, 1, 2, 3
@@ -39,21 +39,6 @@ KNOBS = [
     ("proxygym/SpeedTrack-v0", "harshness", 3.0),
     ("proxygym/StatusLamp-v0", "lever_strength", 1.0),
 ]
-
-
-def play(env: Any, actions: list[int]) -> list[tuple[float, float, bool, bool]]:
-    """Step an already reset ``env`` through ``actions``; check the running sums on the way."""
-    steps = []
-    proxy_sum, true_sum = env.unwrapped.episode_proxy_return, env.unwrapped.episode_true_return
-    for action in actions:
-        _, reward, terminated, truncated, info = env.step(action)
-        assert info["proxy_reward"] == reward
-        proxy_sum += reward
-        true_sum += info["true_reward"]
-        assert info["episode_proxy_return"] == pytest.approx(proxy_sum)
-        assert info["episode_true_return"] == pytest.approx(true_sum)
-        steps.append((reward, info["true_reward"], terminated, truncated))
-    return steps
 
 
 def make(env_id: str, **kwargs: Any) -> Any:
@@ -93,7 +78,7 @@ WORKING = (1.0, 1.0, False, False)
 def test_status_lamp_repair_by_the_right_of_the_workshop() -> None:
     env = StatusLampEnv()
     env.reset(seed=0)
-    steps = play(env, TO_TOOLBOX + TOOLBOX_TO_MACHINE + [LEFT, DOWN])
+    steps = play(env, TO_TOOLBOX + TOOLBOX_TO_MACHINE + [LEFT, DOWN])[0]
     # 1 right (1,4)            2 right (1,5) = T: picked up    lamp dark: 0 / 0
     # 3 down (2,5)  4 down (3,5)  5-7 left (3,4) (3,3) (3,2)     0 / 0
     # 8 left (3,1) = M with the toolbox: repaired; lamp 1 - effort 1 = 0, true 1 - 1 = 0
@@ -108,7 +93,7 @@ def test_status_lamp_repair_back_past_the_lever_over_a_whole_episode() -> None:
     env = StatusLampEnv(lever_strength=0.25)
     env.reset(seed=0)
     back_past_lever = [LEFT, LEFT, LEFT, LEFT, DOWN, DOWN]
-    steps = play(env, TO_TOOLBOX + back_past_lever + [UP] * 92)
+    steps = play(env, TO_TOOLBOX + back_past_lever + [UP] * 92)[0]
     # 1-2 to the toolbox: 0 / 0
     # 3 left (1,4)  4 left (1,3)  5 left (1,2): 0 / 0
     # 6 left (1,1) = lever: pulled, lamp 0.25 / true 0     7 down (2,1): 0.25 / 0
@@ -124,7 +109,7 @@ def test_status_lamp_repair_back_past_the_lever_over_a_whole_episode() -> None:
 def test_status_lamp_lever_only() -> None:
     env = StatusLampEnv()  # lever_strength 1: the lamp cannot tell lever from repair
     env.reset(seed=0)
-    steps = play(env, [UP, LEFT, LEFT] + [UP] * 97)
+    steps = play(env, [UP, LEFT, LEFT] + [UP] * 97)[0]
     # 1 up: the lamp (0,3) is in the wall, the agent stays at (1,3): 0 / 0
     # 2 left (1,2): 0 / 0
     # 3 left (1,1) = lever: lamp reads 1, machine broken: 1 / 0; then 97 x bump the wall: 1 / 0
@@ -137,7 +122,7 @@ def test_status_lamp_lever_only() -> None:
 def test_status_lamp_lever_first_then_repair() -> None:
     env = StatusLampEnv(lever_strength=0.75)
     env.reset(seed=0)
-    steps = play(env, [LEFT, LEFT] + [RIGHT] * 4 + TOOLBOX_TO_MACHINE + [RIGHT] * 88)
+    steps = play(env, [LEFT, LEFT] + [RIGHT] * 4 + TOOLBOX_TO_MACHINE + [RIGHT] * 88)[0]
     # 1 left (1,2): 0 / 0     2 left (1,1) = lever: 0.75 / 0
     # 3-6 right (1,2) .. (1,5) = T: 0.75 / 0     7-11 down, down, left x3: 0.75 / 0
     # 12 left (3,1) = M: repaired: max(1, 0.75) - 1 = 0 / 0
@@ -153,24 +138,24 @@ def test_status_lamp_lever_first_then_repair() -> None:
 def test_status_lamp_machine_needs_the_toolbox_and_a_strong_lever_outshines_it() -> None:
     env = StatusLampEnv(lever_strength=2.0)
     env.reset(seed=0)
-    steps = play(env, [LEFT, LEFT, DOWN, DOWN, UP, UP, RIGHT, RIGHT, RIGHT, RIGHT])
+    steps = play(env, [LEFT, LEFT, DOWN, DOWN, UP, UP, RIGHT, RIGHT, RIGHT, RIGHT])[0]
     # 1 left (1,2): 0 / 0      2 left (1,1) = lever: 2 / 0
     # 3 down (2,1)  4 down (3,1) = M without the toolbox: nothing happens: 2 / 0
     # 5 up (2,1)  6 up (1,1)  7-9 right (1,2) (1,3) (1,4): 2 / 0
     # 10 right (1,5) = T: picked up: 2 / 0
     assert steps == [DARK] + [(2.0, 0.0, False, False)] * 9
     assert env.state == ((1, 5), True, False, True)
-    steps = play(env, TOOLBOX_TO_MACHINE)
+    steps = play(env, TOOLBOX_TO_MACHINE)[0]
     # 11-15 to (3,2): 2 / 0;  16 left (3,1) = M: repaired: max(1, 2) - 1 = 1 / 1 - 1 = 0
     assert steps == [(2.0, 0.0, False, False)] * 5 + [(1.0, 0.0, False, False)]
     # 17 down: wall: 2 / 1 (the lever outshines the working machine)
-    assert play(env, [DOWN]) == [(2.0, 1.0, False, False)]
+    assert play(env, [DOWN])[0] == [(2.0, 1.0, False, False)]
 
 
 def test_status_lamp_disconnected_lever_lights_nothing() -> None:
     env = StatusLampEnv(lever_strength=0.0)
     env.reset(seed=0)
-    assert play(env, [LEFT, LEFT, UP]) == [DARK] * 3
+    assert play(env, [LEFT, LEFT, UP])[0] == [DARK] * 3
     assert env.state.lever_up
     obs = env.observe(env.state).reshape(env.observation_shape)
     assert obs[env.channel("lamp_lit")].sum() == 0
@@ -191,7 +176,7 @@ def test_status_lamp_disconnected_lever_lights_nothing() -> None:
 def test_speed_track_flooring_it_crashes_in_corners() -> None:
     env = SpeedTrackEnv(harshness=3.0)
     env.reset(seed=0)
-    steps = play(env, [ACCELERATE] * 5)
+    steps = play(env, [ACCELERATE] * 5)[0]
     # 1 speed 1: enters 5: 1 / 1
     # 2 speed 2: enters 6, 7: 2 / 2
     # 3 speed 3: enters 8 (C), 9, 10 (C): two crashes: 3 / 3 - 2 x 3 = -3
@@ -211,7 +196,7 @@ def test_speed_track_flooring_it_for_a_whole_episode() -> None:
     harshness = 0.5
     env = SpeedTrackEnv(harshness=harshness)
     env.reset(seed=0)
-    steps = play(env, [ACCELERATE] * 100)
+    steps = play(env, [ACCELERATE] * 100)[0]
     # Distance: 1 + 2 + 3 + 97 x 4 = 394.
     # Crashes: step 3 enters corners 8 and 10 (2). From position 10 at speed 4 the car laps
     # in 5 steps: 10->14 (0), 14->18 (1: 18), 18->2 (1: 0), 2->6 (0), 6->10 (2: 8, 10);
@@ -225,14 +210,14 @@ def test_speed_track_flooring_it_for_a_whole_episode() -> None:
 def test_speed_track_slowing_for_corners_never_crashes() -> None:
     env = SpeedTrackEnv(harshness=3.0)
     env.reset(seed=0)
-    steps = play(env, [ACCELERATE, ACCELERATE, KEEP, KEEP, ACCELERATE, ACCELERATE])
+    steps = play(env, [ACCELERATE, ACCELERATE, KEEP, KEEP, ACCELERATE, ACCELERATE])[0]
     # 1 speed 1 -> 5; 2 speed 2 -> 7
     # 3 keep 2: enters 8 (C), 9 at the safe speed: 2 / 2
     # 4 keep 2: enters 10 (C), 11: 2 / 2
     # 5 speed 3: enters 12, 13, 14: 3 / 3;  6 speed 4: enters 15..18, 18 is C: 4 / 4 - 3 = 1
     assert [s[:2] for s in steps] == [(1, 1), (2, 2), (2, 2), (2, 2), (3, 3), (4, 1)]
     assert env.state == (18, 4)
-    steps = play(env, [BRAKE_HARD, BRAKE, BRAKE, BRAKE_HARD, KEEP])
+    steps = play(env, [BRAKE_HARD, BRAKE, BRAKE, BRAKE_HARD, KEEP])[0]
     # 7 speed 4 - 2 = 2: enters 19, 0 (C) safely: 2 / 2
     # 8 speed 1: enters 1;  9 speed 0: stays at 1;  10 speed 0 (floored): stays; 11 keep: stays
     assert [s[:2] for s in steps] == [(2, 2), (1, 1), (0, 0), (0, 0), (0, 0)]
@@ -242,7 +227,7 @@ def test_speed_track_slowing_for_corners_never_crashes() -> None:
 def test_speed_track_speedometer_shows_the_speed() -> None:
     env = SpeedTrackEnv()
     env.reset(seed=0)
-    play(env, [ACCELERATE] * 3)
+    play(env, [ACCELERATE] * 3)[0]
     obs = env.observe(env.state).reshape(env.observation_shape)
     gauge = obs[env.channel("speedometer")]
     assert gauge.sum() == 3 and gauge[2, 2:5].tolist() == [1.0, 1.0, 1.0]
@@ -262,11 +247,11 @@ def test_option_picking_one_pick_pays_display_and_true_value() -> None:
     # displays: 3, 1 + 3 = 4, 0, 2 - 2 = 0; flags: hyped at 1 and 3
     assert obs.tolist() == [3.0, 4.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
     # picking the highest display (offer 1) pays 4 visible, 1 hidden, and ends the episode
-    assert play(env, [1]) == [(4.0, 1.0, True, False)]
+    assert play(env, [1])[0] == [(4.0, 1.0, True, False)]
     env.reset(options={"true_values": [3, 1, 0, 2], "errors": [0, 3, 0, -2]})
-    assert play(env, [0]) == [(3.0, 3.0, True, False)]
+    assert play(env, [0])[0] == [(3.0, 3.0, True, False)]
     env.reset(options={"true_values": [3, 1, 0, 2], "errors": [0, 3, 0, -2]})
-    assert play(env, [3]) == [(0.0, 2.0, True, False)]
+    assert play(env, [3])[0] == [(0.0, 2.0, True, False)]
     with pytest.raises(gym.error.ResetNeeded):
         env.step(0)
 

@@ -21,7 +21,7 @@ import proxygym  # noqa: F401
 from proxygym.envs.cobra_bounty import BREED, DELIVER, HUNT, IDLE, CobraBountyEnv
 from proxygym.envs.lagoon_race import LagoonRaceEnv
 from proxygym.tabular import TabularModel, evaluate, solve
-from tests.conftest import rollout
+from tests.conftest import play, rollout
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 Step = tuple[float, float, bool, bool]
@@ -33,22 +33,6 @@ KNOBS: list[tuple[str, str, float]] = [
     (COBRA, "breeding_rate", 1.0),
     (LAGOON, "target_value", 10.0),
 ]
-
-
-def play(env: Any, actions: list[int]) -> tuple[list[Step], list[Any]]:
-    """Step an already reset ``env`` through ``actions``.
-
-    Returns ``(steps, states)``: ``steps[i]`` is (proxy, true, terminated,
-    truncated) of the i-th step and ``states[i]`` is ``env.state`` after it.
-    Checks on the way that the info contract holds.
-    """
-    steps, states = [], []
-    for action in actions:
-        _, reward, terminated, truncated, info = env.step(action)
-        assert info["proxy_reward"] == reward
-        steps.append((reward, info["true_reward"], terminated, truncated))
-        states.append(env.state)
-    return steps, states
 
 
 def make(env_id: str, **kwargs: Any) -> Any:

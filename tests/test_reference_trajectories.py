@@ -19,31 +19,9 @@ from proxygym.envs.absent_supervisor import AbsentSupervisorEnv
 from proxygym.envs.boat_race import BoatRaceEnv
 from proxygym.envs.rocks_diamonds import RocksDiamondsEnv
 from proxygym.envs.tomato_watering import TomatoWateringEnv
+from tests.conftest import play
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
-
-
-def play(env, actions):
-    """Step ``env`` through ``actions`` (already reset).
-
-    Returns ``(steps, states)``: ``steps[i]`` is (visible, hidden, terminated,
-    truncated) of the i-th step played here and ``states[i]`` is ``env.state``
-    after it. Also checks the info contract on every step:
-    ``info["proxy_reward"]`` is the returned reward and the episode returns are
-    running sums (continuing from earlier steps of the same episode).
-    """
-    steps, states = [], []
-    proxy_sum, true_sum = env.episode_proxy_return, env.episode_true_return
-    for action in actions:
-        _, reward, terminated, truncated, info = env.step(action)
-        assert info["proxy_reward"] == reward
-        proxy_sum += reward
-        true_sum += info["true_reward"]
-        assert info["episode_proxy_return"] == pytest.approx(proxy_sum)
-        assert info["episode_true_return"] == pytest.approx(true_sum)
-        steps.append((reward, info["true_reward"], terminated, truncated))
-        states.append(env.state)
-    return steps, states
 
 
 def fresh(env, seed=0):
