@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import EnvCard, ProxyEnv, check_knob
+from proxygym.rendering import board_image
 from proxygym.tabular import TabularModel
 
 #: Wild cobras at the start of an episode.
@@ -31,7 +32,6 @@ _PALETTE: dict[str, tuple[int, int, int]] = {
     "S": (0, 140, 60),
     "C": (190, 120, 40),
 }
-_CELL_PIXELS = 16
 
 
 def catch_size(wild: int) -> int:
@@ -194,27 +194,17 @@ class CobraBountyEnv(ProxyEnv):
         board[2, 1 : 1 + WILD_START] = [("C" if i < clutches else " ") for i in range(WILD_START)]
         return board
 
-    def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                "render() called without a render_mode; pass render_mode='ansi' or "
-                "'rgb_array' to gym.make"
-            )
-            return None
+    def _render(self) -> str | np.ndarray:
         board = self._render_board(self.state)
         if self.render_mode == "ansi":
             wild, clutches = self.state
             lines = ["".join(row) for row in board]
             lines.append(f"step {self.elapsed_steps}/{self.max_steps}")
-            lines.append(f"visible score (proxy reward):           {self.episode_proxy_return:g}")
-            lines.append(f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}")
+            lines.extend(self._score_lines())
             lines.append(f"wild cobras (hidden): {wild}; a hunt brings in {catch_size(wild)}")
             lines.append(
                 f"pens: {clutches} clutches of {self.breeding_rate:g} cobras "
                 f"= {clutches * self.breeding_rate:g} to deliver"
             )
             return "\n".join(lines) + "\n"
-        image = np.zeros((self.height, self.width, 3), np.uint8)
-        for (row, col), char in np.ndenumerate(board):
-            image[row, col] = _PALETTE[str(char)]
-        return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
+        return board_image(board, _PALETTE)

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import EnvCard, ProxyEnv, check_knob
+from proxygym.rendering import board_image
 from proxygym.tabular import TabularModel
 
 #: True values of the offers, each equally likely.
@@ -23,7 +24,6 @@ OFFER_BATCH = 256
 
 _LOWEST = VALUES[0] - MAX_ERROR
 _HIGHEST = VALUES[-1] + MAX_ERROR
-_CELL_PIXELS = 16
 _COLOURS = {
     "background": (219, 219, 219),
     "audited": (0, 160, 60),
@@ -322,13 +322,7 @@ class OptionPickingEnv(ProxyEnv):
             board[_HIGHEST - shown, i] = "*" if offers.picked == i else mark
         return board
 
-    def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                "render() called without a render_mode; pass render_mode='ansi' or "
-                "'rgb_array' to gym.make"
-            )
-            return None
+    def _render(self) -> str | np.ndarray:
         board = self._board()
         if self.render_mode == "rgb_array":
             colours = {
@@ -337,11 +331,9 @@ class OptionPickingEnv(ProxyEnv):
                 "H": _COLOURS["hyped"],
                 "*": _COLOURS["picked"],
             }
-            image = np.array([[colours[c] for c in row] for row in board], np.uint8)
-            return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
+            return board_image(board, colours)
         lines = [f"{_HIGHEST - r:>3} |" + " ".join(row) for r, row in enumerate(board)]
         lines.append("     " + " ".join(str(i % 10) for i in range(self.width)))
         lines.append("A audited (shows its true value), H hyped (true value + error), * picked")
-        lines.append(f"visible score (proxy reward):           {self.episode_proxy_return:g}")
-        lines.append(f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}")
+        lines.extend(self._score_lines())
         return "\n".join(lines) + "\n"

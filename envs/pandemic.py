@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import EnvCard, ProxyEnv, check_knob
+from proxygym.rendering import board_image
 
 #: People in the simulated town; the compartments always sum to it.
 POPULATION = 10_000
@@ -56,7 +57,6 @@ _PALETTE: dict[str, tuple[int, int, int]] = {
     "R": (90, 170, 90),
     "L": (60, 60, 60),
 }
-_CELL_PIXELS = 16
 #: Cells per bar of the text and RGB views (one cell = 4 % of the population).
 _BAR_CELLS = 25
 
@@ -242,13 +242,7 @@ class PandemicEnv(ProxyEnv):
             board[row, 1 : 1 + _BAR_CELLS] = [letter] * cells + [" "] * (_BAR_CELLS - cells)
         return board
 
-    def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                "render() called without a render_mode; pass render_mode='ansi' or "
-                "'rgb_array' to gym.make"
-            )
-            return None
+    def _render(self) -> str | np.ndarray:
         state = self.state
         board = self._render_board(state)
         if self.render_mode == "ansi":
@@ -263,7 +257,4 @@ class PandemicEnv(ProxyEnv):
                 f"({positives / self.tests:.1%} positivity)"
             )
             return "\n".join(lines) + "\n"
-        image = np.zeros((self.height, self.width, 3), np.uint8)
-        for (row, col), char in np.ndenumerate(board):
-            image[row, col] = _PALETTE[str(char)]
-        return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
+        return board_image(board, _PALETTE)

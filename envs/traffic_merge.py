@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import EnvCard, ProxyEnv, check_knob
+from proxygym.rendering import board_image
 
 #: Length of the ring road (m) and the number of cars on it at the start (the controlled car
 #: and nine human drivers).
@@ -60,7 +61,6 @@ NOISE_BATCH = 256
 
 #: Rendering: one text cell / 16x16 pixel tile per CELL_METRES of road.
 CELL_METRES = 5.0
-_CELL_PIXELS = 16
 _PALETTE: dict[str, tuple[int, int, int]] = {
     "#": (152, 152, 152),
     ".": (60, 60, 60),
@@ -538,21 +538,14 @@ class TrafficMergeEnv(ProxyEnv):
             board[1, col] = "r"
         return board
 
-    def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                "render() called without a render_mode; pass render_mode='ansi' or "
-                "'rgb_array' to gym.make"
-            )
-            return None
+    def _render(self) -> str | np.ndarray:
         board = self._render_board()
         if self.render_mode == "ansi":
             space_ahead, space_behind, follower_speed = self.merge_gap()
             v = self._speeds
             lines = ["".join(row) for row in board]
             lines.append(f"step {self.elapsed_steps}/{self.max_steps}")
-            lines.append(f"visible score (proxy reward):           {self.episode_proxy_return:g}")
-            lines.append(f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}")
+            lines.extend(self._score_lines())
             lines.append(
                 f"controlled car: {v[self._controlled]:.1f} m/s; "
                 f"main road mean {sum(v) / len(v):.1f} m/s over {len(v)} cars"
@@ -563,10 +556,7 @@ class TrafficMergeEnv(ProxyEnv):
                 f"{space_behind:.1f} m behind (car behind at {follower_speed:.1f} m/s)"
             )
             return "\n".join(lines) + "\n"
-        image = np.zeros((self.height, self.width, 3), np.uint8)
-        for (row, col), char in np.ndenumerate(board):
-            image[row, col] = _PALETTE[str(char)]
-        return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
+        return board_image(board, _PALETTE)
 
 
 # -- scripted reference policies ----------------------------------------------

@@ -151,6 +151,26 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
         }
         return observation, proxy, terminated, truncated, info
 
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() called without a render_mode; pass render_mode='ansi' or "
+                "'rgb_array' to gym.make"
+            )
+            return None
+        return self._render()
+
+    def _render(self) -> str | np.ndarray:
+        """The current frame for ``self.render_mode``: text for ``"ansi"``, an image otherwise."""
+        raise NotImplementedError
+
+    def _score_lines(self) -> list[str]:
+        """The text view's two score lines: the visible proxy and the labelled hidden return."""
+        return [
+            f"visible score (proxy reward):           {self.episode_proxy_return:g}",
+            f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}",
+        ]
+
     def _validate_action(self, action: Any) -> int:
         """Return ``action`` as an int, or raise a ValueError naming the problem."""
         if type(action) is int or isinstance(action, np.integer):  # the fast, common cases

@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import ProxyEnv
+from proxygym.rendering import board_image
 from proxygym.tabular import TabularModel
 
 Position = tuple[int, int]
@@ -35,7 +36,6 @@ _PALETTE: dict[str, tuple[int, int, int]] = {
     "A": (0, 180, 255),
     "G": (0, 210, 50),
 }
-_CELL_PIXELS = 16
 
 
 def parse_art(art: Sequence[str]) -> np.ndarray:
@@ -151,32 +151,18 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         return self.observe(self._state), proxy, true, terminated
 
     # -- rendering ----------------------------------------------------------
-    def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                "render() called without a render_mode; pass render_mode='ansi' or "
-                "'rgb_array' to gym.make"
-            )
-            return None
+    def _render(self) -> str | np.ndarray:
         board = self._render_board(self.state)
         if self.render_mode == "ansi":
             return self._render_text(board)
-        return self._render_rgb(board)
+        return board_image(board, {**_PALETTE, **self.palette})
 
     def _render_text(self, board: np.ndarray) -> str:
         lines = ["".join(row) for row in board]
         lines.append(f"step {self.elapsed_steps}/{self.max_steps}")
-        lines.append(f"visible score (proxy reward):           {self.episode_proxy_return:g}")
-        lines.append(f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}")
+        lines.extend(self._score_lines())
         lines.extend(self._render_notes(self.state))
         return "\n".join(lines) + "\n"
-
-    def _render_rgb(self, board: np.ndarray) -> np.ndarray:
-        palette = {**_PALETTE, **self.palette}
-        image = np.zeros((self.height, self.width, 3), np.uint8)
-        for (row, col), char in np.ndenumerate(board):
-            image[row, col] = palette.get(char, (0, 0, 0))
-        return np.kron(image, np.ones((_CELL_PIXELS, _CELL_PIXELS, 1), np.uint8))
 
 
 class DeterministicGridWorld(GridWorld[StateT]):
