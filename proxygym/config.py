@@ -17,7 +17,21 @@ Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true:
 also run the oracle, the random policy and the exact optima),
 ``eval_temperature`` (softmax temperature of evaluations: 1 samples the
 trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
-``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``.
+``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``, and a
+``[mitigation]`` table (see :data:`MITIGATION_KEYS`) that holds the agents back
+from over-optimizing the proxy::
+
+    [mitigation]
+    kl_penalty = 0.05              # PPO/A2C: reward - 0.05 x KL(pi || pi_init); 0 = off
+
+    [mitigation.early_stopping]    # stop when true-objective labels stop improving
+    check_every = 10_000           # timesteps between checks
+    episodes_per_check = 5         # true-labelled evaluation episodes per check
+    patience = 2                   # checks without improvement before stopping
+    max_labels = 20_000            # optional cap on true-reward labels
+    restore_best = true            # end with the best checked policy (default true)
+
+Mitigations apply to the agents trained on the proxy, never to the oracle.
 """
 
 from __future__ import annotations
@@ -41,8 +55,24 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REQUIRED = ("env", "algo", "timesteps", "seeds", "eval_episodes", "pressure")
-OPTIONAL = ("name", "env_kwargs", "baselines", "eval_temperature", "hyperparameters")
+OPTIONAL = (
+    "name",
+    "env_kwargs",
+    "baselines",
+    "eval_temperature",
+    "hyperparameters",
+    "mitigation",
+)
 PRESSURE_KEYS = ("axis", "levels")
+MITIGATION_KEYS = ("kl_penalty", "early_stopping")
+EARLY_STOPPING_KEYS = (
+    "check_every",
+    "episodes_per_check",
+    "patience",
+    "max_labels",
+    "min_delta",
+    "restore_best",
+)
 
 
 class ConfigError(ValueError):
@@ -65,6 +95,7 @@ class SweepConfig:
     baselines: bool = True
     eval_temperature: float = 1.0
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    mitigation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pressure(self) -> PressureAxis:
@@ -74,6 +105,9 @@ class SweepConfig:
         data = asdict(self)
         data["seeds"] = list(self.seeds)
         data["levels"] = list(self.levels)
+        if not self.mitigation:
+            # Sweeps written before mitigations existed stay resumable.
+            del data["mitigation"]
         return data
 
     def canonical(self) -> str:
@@ -182,6 +216,7 @@ class SweepConfig:
             raise fail(
                 "eval_temperature", f"must be a finite number >= 0, got {eval_temperature!r}"
             )
+        mitigation = _mitigation(data.get("mitigation", {}), algo, fail)
         name = data.get("name", Path(source).stem)
         if not isinstance(name, str) or not name:
             raise fail("name", f"must be a non-empty string, got {name!r}")
@@ -198,7 +233,74 @@ class SweepConfig:
             baselines=baselines,
             eval_temperature=float(eval_temperature),
             hyperparameters=hyperparameters,
+            mitigation=mitigation,
         )
+
+
+def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:
+    """The validated ``[mitigation]`` table, with switched-off entries dropped."""
+    if not isinstance(table, dict):
+        raise fail("mitigation", f"must be a table, got {table!r}")
+    for key in table:
+        if key not in MITIGATION_KEYS:
+            raise fail(
+                f"mitigation.{key}", f"is not a mitigation; expected one of {MITIGATION_KEYS}"
+            )
+    resolved: dict[str, Any] = {}
+    coef = table.get("kl_penalty", 0.0)
+    if (
+        not isinstance(coef, (int, float))
+        or isinstance(coef, bool)
+        or not math.isfinite(coef)
+        or coef < 0
+    ):
+        raise fail("mitigation.kl_penalty", f"must be a finite number >= 0, got {coef!r}")
+    if coef > 0:
+        if algo not in ("ppo", "a2c"):
+            raise fail(
+                "mitigation.kl_penalty", f"needs an on-policy algorithm (ppo, a2c), not {algo}"
+            )
+        resolved["kl_penalty"] = float(coef)
+    if "early_stopping" in table:
+        stopping = table["early_stopping"]
+        if not isinstance(stopping, dict):
+            raise fail("mitigation.early_stopping", f"must be a table, got {stopping!r}")
+        for key in stopping:
+            if key not in EARLY_STOPPING_KEYS:
+                raise fail(
+                    f"mitigation.early_stopping.{key}",
+                    f"is not an early-stopping setting; expected one of {EARLY_STOPPING_KEYS}",
+                )
+        settings: dict[str, Any] = {}
+        for key in ("check_every", "episodes_per_check", "patience"):
+            if key not in stopping:
+                raise fail(f"mitigation.early_stopping.{key}", "is missing")
+            settings[key] = _positive_int(stopping[key], fail, f"mitigation.early_stopping.{key}")
+        if "max_labels" in stopping:
+            settings["max_labels"] = _positive_int(
+                stopping["max_labels"], fail, "mitigation.early_stopping.max_labels"
+            )
+        min_delta = stopping.get("min_delta", 0.0)
+        if (
+            not isinstance(min_delta, (int, float))
+            or isinstance(min_delta, bool)
+            or not math.isfinite(min_delta)
+            or min_delta < 0
+        ):
+            raise fail(
+                "mitigation.early_stopping.min_delta",
+                f"must be a finite number >= 0, got {min_delta!r}",
+            )
+        settings["min_delta"] = float(min_delta)
+        restore_best = stopping.get("restore_best", True)
+        if not isinstance(restore_best, bool):
+            raise fail(
+                "mitigation.early_stopping.restore_best",
+                f"must be true or false, got {restore_best!r}",
+            )
+        settings["restore_best"] = restore_best
+        resolved["early_stopping"] = settings
+    return resolved
 
 
 def _positive_int(value: Any, fail: Any, key: str) -> int:

@@ -6,7 +6,10 @@ training, evaluation temperatures, or candidates selected among); the others
 train a separate run per level. An environment can declare its own axes by
 naming constructor kwargs in its class attribute ``pressure_axes`` (for
 instance action resolution or observation noise); a level of such an axis is
-the kwarg's value.
+the kwarg's value. The misspecification knobs on an environment's card
+(``card.knobs``) can be swept the same way: not pressure, but the other axis
+of a misspecification surface, and a labelled set of honest and gaming
+policies for :mod:`proxygym.detect`.
 """
 
 from __future__ import annotations
@@ -84,6 +87,12 @@ def env_axes(env_id: str) -> tuple[str, ...]:
     return tuple(getattr(env_class(env_id), "pressure_axes", ()))
 
 
+def env_knobs(env_id: str) -> tuple[str, ...]:
+    """The misspecification knobs on ``env_id``'s card (names of its constructor kwargs)."""
+    card = getattr(env_class(env_id), "card", None)
+    return tuple(card.knobs) if card is not None else ()
+
+
 def get_axis(name: str, env_id: str) -> PressureAxis:
     """The axis called ``name``, built in or declared by ``env_id``."""
     if name in AXES:
@@ -93,9 +102,15 @@ def get_axis(name: str, env_id: str) -> PressureAxis:
         return PressureAxis(
             name, f"environment kwarg {name!r} of {env_id}", shared_run=False, env_kwarg=name
         )
+    knobs = env_knobs(env_id)
+    if name in knobs:
+        return PressureAxis(
+            name, f"misspecification knob {name!r} of {env_id}", shared_run=False, env_kwarg=name
+        )
     raise ValueError(
         f"unknown pressure axis {name!r} for {env_id}; built in: {sorted(AXES)}; "
-        f"declared by the environment: {sorted(declared) or 'none'}"
+        f"declared by the environment: {sorted(declared) or 'none'}; "
+        f"its misspecification knobs: {sorted(knobs) or 'none'}"
     )
 
 

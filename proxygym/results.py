@@ -45,6 +45,7 @@ RECORD_FIELDS: tuple[str, ...] = (
     "true_return_std",
     "episodes",
     "kl_from_init",
+    "true_labels",
     "wall_time",
 )
 MANIFEST = "manifest.json"

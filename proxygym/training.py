@@ -15,6 +15,12 @@ Cells of a sweep (see :func:`plan_cells`):
 - ``random``: the uniformly random policy.
 - ``exact``: the exact proxy-optimal and true-optimal returns, where the
   environment has a tabular model.
+
+The config's ``[mitigation]`` table adds callbacks to the agents trained on the
+proxy (never to the oracle): :class:`~proxygym.agents.KLPenalty` and
+:class:`~proxygym.agents.TrueLabelEarlyStopping`. Every record carries
+``true_labels``, the true-objective labels early stopping had read when the
+evaluated policy was fixed (0 without it): the price of the mitigation.
 """
 
 from __future__ import annotations
@@ -33,7 +39,13 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from proxygym.agents import ProxyTrueLogger, make_agent, merge_hyperparameters
+from proxygym.agents import (
+    KLPenalty,
+    ProxyTrueLogger,
+    TrueLabelEarlyStopping,
+    make_agent,
+    merge_hyperparameters,
+)
 from proxygym.config import SweepConfig
 from proxygym.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
 from proxygym.pressure import DEFAULT_DEPTH, DEFAULT_WIDTH, net_arch
@@ -43,6 +55,8 @@ from proxygym.tabular import evaluate, solve
 #: best-of-n selection uses a disjoint held-out range.
 EVAL_SEED_BASE = 1_000_000
 HELD_OUT_SEED_BASE = 5_000_000
+#: Reset seeds of early stopping's true-labelled checks: disjoint from both.
+EARLY_STOPPING_SEED_BASE = 9_000_000
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,7 @@ class _CellRunner:
         self.env_kwargs = _env_kwargs(config, cell.levels)
         self.started = time.perf_counter()
         self.result = CellResult(cell.key)
+        self.stoppers: list[TrueLabelEarlyStopping] = []
 
     # -- records --------------------------------------------------------------
     def record(
@@ -170,6 +185,7 @@ class _CellRunner:
                 "cell": self.cell.key,
                 "step": step,
                 **evaluation.as_dict(),
+                "true_labels": sum(stopper.labels_used for stopper in self.stoppers),
                 "wall_time": time.perf_counter() - self.started,
             }
         )
@@ -187,9 +203,34 @@ class _CellRunner:
             **settings,
         )
 
-    def train(self, model: BaseAlgorithm, extra: BaseCallback | None = None) -> None:
+    def mitigations(self, seed: int) -> list[BaseCallback]:
+        """Callbacks for the config's ``[mitigation]`` table (none when it is empty)."""
+        settings = self.config.mitigation
+        callbacks: list[BaseCallback] = []
+        if "kl_penalty" in settings:
+            callbacks.append(KLPenalty(settings["kl_penalty"]))
+        if "early_stopping" in settings:
+            stopper = TrueLabelEarlyStopping(
+                self.config.env,
+                env_kwargs=self.env_kwargs,
+                temperature=self.config.eval_temperature,
+                seed=EARLY_STOPPING_SEED_BASE + 1000 * seed,
+                **settings["early_stopping"],
+            )
+            self.stoppers.append(stopper)
+            callbacks.append(stopper)
+        return callbacks
+
+    def train(
+        self,
+        model: BaseAlgorithm,
+        extra: BaseCallback | None = None,
+        mitigations: list[BaseCallback] | None = None,
+    ) -> None:
         logger = ProxyTrueLogger()
-        callbacks = CallbackList([logger] + ([extra] if extra is not None else []))
+        callbacks = CallbackList(
+            [logger] + ([extra] if extra is not None else []) + (mitigations or [])
+        )
         model.learn(
             total_timesteps=self.config.timesteps,
             callback=callbacks,
@@ -255,9 +296,14 @@ class _CellRunner:
             def checkpoint(level: int, step: int) -> None:
                 self.record(level, "agent", step, self.evaluate(model, initial))
 
-            self.train(model, _Checkpoints(list(self.cell.levels), checkpoint))
+            checkpoints = _Checkpoints(list(self.cell.levels), checkpoint)
+            self.train(model, checkpoints, self.mitigations(seed))
+            # Early stopping ends training before the last checkpoints: the
+            # stopped policy is what every later checkpoint would have been.
+            for level in checkpoints.pending:
+                checkpoint(level, model.num_timesteps)
         else:
-            self.train(model)
+            self.train(model, mitigations=self.mitigations(seed))
             for level in self.cell.levels:
                 temperature = float(level) if axis == "temperature" else None
                 self.record(
@@ -271,7 +317,7 @@ class _CellRunner:
         for index in range(max(self.cell.levels)):
             model = self.new_agent(_candidate_seed(seed, index))
             initial = copy.deepcopy(model.policy)
-            self.train(model)
+            self.train(model, mitigations=self.mitigations(_candidate_seed(seed, index)))
             held_out = self.evaluate(model, initial, seed_base=HELD_OUT_SEED_BASE + 1000 * seed)
             candidates.append((model, initial, held_out.proxy_return))
         evaluations: dict[int, EvalResult] = {}

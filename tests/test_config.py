@@ -43,6 +43,38 @@ def with_changes(**changes: Any) -> dict[str, Any]:
         (with_changes(pressure={"axis": "width", "levels": [0]}), "'pressure.levels'"),
         (with_changes(pressure={"axis": "temperature", "levels": [-0.5]}), "'pressure.levels'"),
         (with_changes(pressure={"axis": "best_of_n", "levels": [2, 2]}), "'pressure.levels'"),
+        (with_changes(mitigation=3), "'mitigation' must be a table"),
+        (with_changes(mitigation={"kl": 0.1}), "'mitigation.kl' is not a mitigation"),
+        (with_changes(mitigation={"kl_penalty": -1.0}), "'mitigation.kl_penalty'"),
+        (
+            with_changes(algo="dqn", mitigation={"kl_penalty": 0.1}),
+            "'mitigation.kl_penalty' needs an on-policy algorithm",
+        ),
+        (
+            with_changes(mitigation={"early_stopping": {"check_every": 64, "patience": 1}}),
+            "'mitigation.early_stopping.episodes_per_check' is missing",
+        ),
+        (
+            with_changes(
+                mitigation={
+                    "early_stopping": {"check_every": 64, "episodes_per_check": 1, "patience": 0}
+                }
+            ),
+            "'mitigation.early_stopping.patience'",
+        ),
+        (
+            with_changes(
+                mitigation={
+                    "early_stopping": {
+                        "check_every": 64,
+                        "episodes_per_check": 1,
+                        "patience": 1,
+                        "budget": 5,
+                    }
+                }
+            ),
+            "'mitigation.early_stopping.budget' is not an early-stopping setting",
+        ),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path: Path, data: dict[str, Any], key: str) -> None:

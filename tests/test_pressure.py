@@ -108,3 +108,27 @@ def test_level_checks() -> None:
     with pytest.raises(ValueError):
         AXES["temperature"].check_level(float("nan"), timesteps=5)
     AXES["temperature"].check_level(0, timesteps=5)
+
+
+def test_misspecification_knobs_are_sweepable_environment_axes() -> None:
+    axis = get_axis("lever_strength", "proxygym/StatusLamp-v0")
+    assert axis.env_kwarg == "lever_strength" and not axis.shared_run
+    assert "misspecification knob" in axis.description
+    config = tiny_config(
+        env="proxygym/StatusLamp-v0",
+        env_kwargs={},
+        pressure={"axis": "lever_strength", "levels": [0.0, 2.0]},
+    )
+    # One exact reference per knob level: the proxy optimum repairs the machine
+    # when the lever lights nothing and never repairs when it outshines a repair.
+    proxy_optimal_true = {
+        key: next(
+            r["true_return"]
+            for r in cell_records(config, key).records
+            if r["policy"] == "proxy_optimal"
+        )
+        for key in ("exact-lever_strength0.0", "exact-lever_strength2.0")
+    }
+    assert proxy_optimal_true == {"exact-lever_strength0.0": 92.0, "exact-lever_strength2.0": 0.0}
+    with pytest.raises(ValueError, match="misspecification knobs: \\['lever_strength'\\]"):
+        get_axis("lever", "proxygym/StatusLamp-v0")
