@@ -34,6 +34,7 @@ ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
     ("StatusLamp", "proxygym.envs.status_lamp:StatusLampEnv", 100),
     ("TrafficMerge", "proxygym.envs.traffic_merge:TrafficMergeEnv", 100),
     ("Pandemic", "proxygym.envs.pandemic:PandemicEnv", 100),
+    ("LearnedProxy", "proxygym.reward_models.env:LearnedProxyEnv", 100),
 )
 
 #: Gymnasium's own environments made proxy/true pairs by

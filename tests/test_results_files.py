@@ -30,3 +30,21 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
             raise RuntimeError("plotting failed")
     assert path.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]
+
+
+def test_every_subpackage_is_in_the_distribution() -> None:
+    """pyproject lists packages by hand: a new subpackage must be added or a wheel lacks it."""
+    from pathlib import Path
+
+    from proxygym.config import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(("proxygym", *path.parent.relative_to(root / "proxygym").parts))
+        for path in (root / "proxygym").rglob("__init__.py")
+    }
+    found |= {"proxygym.envs", "proxygym.agents"}
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"

@@ -24,7 +24,19 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from proxygym.reward_models.best_of_n import kl_best_of_n
+
 Form = Literal["bon", "rl"]
+__all__ = [
+    "FORMS",
+    "ExtrapolationCheck",
+    "Form",
+    "OveroptimizationFit",
+    "extrapolation_check",
+    "fit_overoptimization",
+    "kl_best_of_n",
+]
+
 FORMS: tuple[Form, ...] = ("bon", "rl")
 
 #: Largest exponent ``x`` with ``exp(x)`` finite in float64.
@@ -172,21 +184,6 @@ def extrapolation_check(
         train_max_d=float(d_array[train].max()),
         heldout_r_squared=_r_squared(r_array[heldout], fit.predict(d_array[heldout])),
     )
-
-
-def kl_best_of_n(n: int) -> float:
-    """KL divergence of best-of-``n`` sampling from the base policy: ``log n - (n - 1) / n``.
-
-    This is the analytic value for a continuous reward with no ties; in
-    discrete spaces (ties between samples) the true KL is at most this, so it
-    is an upper bound there. Pass ``sqrt`` of it as ``d`` to the fits.
-
-    Raises:
-        ValueError: when ``n`` is not an integer >= 1.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    return math.log(n) - (n - 1) / n
 
 
 def _validated(d: ArrayLike, r: ArrayLike, form: str) -> tuple[np.ndarray, np.ndarray]:

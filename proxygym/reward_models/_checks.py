@@ -1,0 +1,38 @@
+"""Argument checks shared by the reward-model modules; each ValueError names the argument."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int; a ValueError naming ``name`` unless an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_probability(name: str, value: Any) -> float:
+    """``value`` as a float, or a ValueError naming ``name`` unless it is a number in [0, 1]."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not 0 <= value <= 1
+    ):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    """``value`` as a float, or a ValueError naming ``name`` unless it is a finite number > 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
