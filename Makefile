@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(PY) -m proxygym.demo
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "slow or not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/env_speed.py
