@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +37,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pandas as pd
-import torch
 from numpy.typing import ArrayLike
 
 from proxygym import results
 from proxygym.agents import ALGORITHMS
 from proxygym.evaluation import LogitsFn, _softmax, policy_logits
+from proxygym.threads import one_torch_thread
 
 #: The trusted probabilities are clipped to at least this in ``KL(p || q)``.
 KL_FLOOR = 1e-12
@@ -126,21 +125,6 @@ _DISTANCES: dict[str, Callable[[ArrayLike, ArrayLike], float]] = {
 # -- one suspect against one trusted policy ---------------------------------------------------
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the caller's setting.
-
-    The policies are tiny: a second thread saves nothing, and on a busy machine
-    its synchronisation can cost a scheduler time slice per operation.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @dataclass(frozen=True)
 class PolicyDistances:
     """How far a suspect's action distributions are from the trusted policy's.
@@ -193,7 +177,7 @@ def policy_distances(
     maxima: dict[str, list[float]] = {name: [] for name in _DISTANCES}
     proxy_returns, true_returns = [], []
     states = 0
-    with gym.make(env_id, **(env_kwargs or {})) as env, _one_torch_thread():
+    with gym.make(env_id, **(env_kwargs or {})) as env, one_torch_thread():
         for episode in range(episodes):
             observation, _ = env.reset(seed=seed + episode)
             trajectory: dict[str, list[float]] = {name: [] for name in _DISTANCES}
@@ -434,7 +418,7 @@ def score_suspects(
     splits = _splits([int(record["seed"]) for record in records], seed)
     trusted_logits: dict[str, LogitsFn] = {}
     rows: list[dict[str, Any]] = []
-    with _one_torch_thread():
+    with one_torch_thread():
         for cell, suspect, split in zip(agent_cells, records, splits, strict=True):
             oracle = _trusted_oracle(suspect, oracles)
             if oracle["cell"] not in trusted_logits:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 
@@ -36,3 +37,16 @@ def check_positive(name: str, value: Any) -> float:
     ):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
+
+
+def check_spaces(env: gym.Env, who: str) -> int:
+    """The number of step features of ``env``, or a ValueError naming ``who``.
+
+    Step features are the flattened observation followed by the one-hot
+    action, so ``env`` needs a Box observation space and Discrete actions.
+    """
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise ValueError(f"{who} needs a Discrete action space, got {env.action_space}")
+    if not isinstance(env.observation_space, gym.spaces.Box):
+        raise ValueError(f"{who} needs a Box observation space, got {env.observation_space}")
+    return int(np.prod(env.observation_space.shape)) + int(env.action_space.n)

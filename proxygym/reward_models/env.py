@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import EnvCard, check_knob
-from proxygym.reward_models._checks import check_int, check_probability
+from proxygym.reward_models._checks import check_int, check_probability, check_spaces
 from proxygym.reward_models.ensemble import AGGREGATES, Aggregate, RewardEnsemble
 from proxygym.reward_models.labels import label_pairs
 from proxygym.reward_models.segments import collect_segments
@@ -198,13 +198,7 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
         self.flip_probability = check_probability("flip_probability", flip_probability)
         self.rm_seed = check_int("rm_seed", rm_seed, 0)
         base = gym.make(base_env, render_mode=render_mode, **self.base_kwargs)
-        if not isinstance(base.action_space, gym.spaces.Discrete) or not isinstance(
-            base.observation_space, gym.spaces.Box
-        ):
-            raise ValueError(
-                f"base_env {base_env!r} must have a Discrete action space and a Box observation "
-                f"space, got {base.action_space} and {base.observation_space}"
-            )
+        check_spaces(base, f"base_env {base_env!r}")
         spec = RewardModelSpec(
             base_env,
             frozen_kwargs,

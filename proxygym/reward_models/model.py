@@ -28,8 +28,6 @@ thread, restoring the previous thread count afterwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -41,6 +39,7 @@ from proxygym.reward_models._checks import check_int, check_positive, check_prob
 from proxygym.reward_models.ensemble import Aggregate, MLPWeights, RewardEnsemble
 from proxygym.reward_models.labels import Comparisons
 from proxygym.reward_models.segments import Segments
+from proxygym.threads import one_torch_thread
 
 #: Features whose standard deviation over the training steps is below this are dropped.
 _MIN_STD = 1e-6
@@ -104,17 +103,6 @@ class RewardModel(nn.Module):
         first[self.active.numpy()] = weights[0] / scale[:, None]
         weights[0] = first
         return MLPWeights(tuple(weights), tuple(biases))
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread (fast for these small matrices; no thread jitter), then restore."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -193,7 +181,7 @@ def fit_reward_model(
     labels = torch.from_numpy(comparisons.label.astype(np.float32))
     order = torch.from_numpy(np.random.default_rng(seed).permutation(m))
     held_out, fitted = order[: int(validation_fraction * m)], order[int(validation_fraction * m) :]
-    with _one_thread(), torch.random.fork_rng(devices=[]):
+    with one_torch_thread(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = RewardModel(n_features, width, depth, active, mean, scale)
         optimizer = torch.optim.AdamW(model.net.parameters(), lr=lr, weight_decay=weight_decay)

@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import check_knob
-from proxygym.reward_models._checks import check_int
+from proxygym.reward_models._checks import check_int, check_spaces
 
 if TYPE_CHECKING:  # evaluation imports torch; rollouts do not need it
     from proxygym.evaluation import LogitsFn
@@ -189,14 +189,7 @@ def _raw_env(env_id: str, env_kwargs: dict[str, Any] | None) -> tuple[gym.Env, i
         else entry_point
     )
     env = creator(**{**spec.kwargs, **(env_kwargs or {})})
-    if not isinstance(env.action_space, gym.spaces.Discrete):
-        raise ValueError(
-            f"{env_id}: reward models need a Discrete action space, got {env.action_space}"
-        )
-    if not isinstance(env.observation_space, gym.spaces.Box):
-        raise ValueError(
-            f"{env_id}: reward models need a Box observation space, got {env.observation_space}"
-        )
+    check_spaces(env, f"{env_id}: a reward model")
     limits = [
         int(limit)
         for limit in (spec.max_episode_steps, getattr(env, "max_steps", None))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
+from proxygym.reward_models._checks import check_spaces
 from proxygym.reward_models.ensemble import RewardEnsemble
 
 
@@ -41,15 +41,7 @@ class LearnedRewardProxy(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env, ensemble: RewardEnsemble) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, ensemble=ensemble)
         gym.Wrapper.__init__(self, env)
-        if not isinstance(env.action_space, gym.spaces.Discrete):
-            raise ValueError(
-                f"LearnedRewardProxy needs a Discrete action space, got {env.action_space}"
-            )
-        if not isinstance(env.observation_space, gym.spaces.Box):
-            raise ValueError(
-                f"LearnedRewardProxy needs a Box observation space, got {env.observation_space}"
-            )
-        n_features = int(np.prod(env.observation_space.shape)) + int(env.action_space.n)
+        n_features = check_spaces(env, "LearnedRewardProxy")
         if n_features != ensemble.n_features:
             raise ValueError(
                 f"the reward model takes {ensemble.n_features} step features but this "
