@@ -56,6 +56,8 @@ COMMUTE_EPSILON = 0.001
 GUARD_SPACE = 0.5
 #: Noisy readings are clipped into the observation space's bounds.
 OBS_LOW, OBS_HIGH = -1.0, 2.0
+#: The observation's dtype, resolved once (stepping speed).
+_FLOAT32 = np.dtype(np.float32)
 #: Steps of observation noise drawn at once (stepping speed; see ``_next_noise``).
 NOISE_BATCH = 256
 
@@ -97,8 +99,14 @@ def idm_acceleration(
     return max_acceleration * (1.0 - ratio * ratio - interaction * interaction)
 
 
+# Precomputed factors of the IDM for the stepping loop. The human drivers' update multiplies
+# by the reciprocals; the cruise control divides by the denominators themselves, as
+# ``idm_acceleration`` does. Both orders are kept exactly: swapping a division for a
+# multiplication by a reciprocal can change the last bit, and seeded episodes must not change.
 _IDM_APPROACH = 1.0 / (2.0 * math.sqrt(IDM_ACCELERATION * IDM_BRAKING))
 _IDM_INVERSE_SPEED_SQUARED = 1.0 / (IDM_SPEED * IDM_SPEED)
+_ACC_APPROACH_DIVISOR = 2.0 * math.sqrt(ACC_ACCELERATION * ACC_BRAKING)
+_SPEED_SQUARED = IDM_SPEED * IDM_SPEED
 
 
 def cruise_control(speed: float, space: float, leader_speed: float) -> float:
@@ -333,12 +341,20 @@ class TrafficMergeEnv(ProxyEnv):
         front at the merge point). Merging needs ``space ahead >= 4`` and
         ``space behind >= 2 + speed^2 / 4``.
         """
-        wrapped = [position % RING_LENGTH for position in self._positions]
-        follower = max(range(len(wrapped)), key=wrapped.__getitem__)
+        follower, wrapped = self._merge_follower()
         leader = (follower + 1) % len(wrapped)
         space_ahead = wrapped[leader] - CAR_LENGTH
         space_behind = RING_LENGTH - wrapped[follower] - CAR_LENGTH
         return space_ahead, space_behind, self._speeds[follower]
+
+    def _merge_follower(self) -> tuple[int, list[float]]:
+        """The last car before the merge point, and every car's position (m) round the ring.
+
+        That car is the one furthest round the ring from the merge point; ``index(max())``
+        finds it in C (the first of any tie), which matters as the merge is checked every step.
+        """
+        wrapped = [position % RING_LENGTH for position in self._positions]
+        return wrapped.index(max(wrapped)), wrapped
 
     def merge_allowed(self) -> bool:
         """Whether the gap at the merge point is big enough for the ramp car (the merge rule)."""
@@ -352,8 +368,7 @@ class TrafficMergeEnv(ProxyEnv):
         """Insert the ramp car at the merge point, standing still, if the gap there allows it."""
         if not self.merge_allowed():
             return
-        wrapped = [position % RING_LENGTH for position in self._positions]
-        follower = max(range(len(wrapped)), key=wrapped.__getitem__)
+        follower, wrapped = self._merge_follower()
         at = follower + 1
         position = self._positions[follower] + RING_LENGTH - wrapped[follower]
         self._positions.insert(at, position)
@@ -406,22 +421,28 @@ class TrafficMergeEnv(ProxyEnv):
         i = self._controlled
         lead = (i + 1) % len(x)
         own_x = x[i]
+        ring = RING_LENGTH
         readings = [
             v[i] / IDM_SPEED,
-            (RING_LENGTH - own_x % RING_LENGTH) / RING_LENGTH,
-            ((x[lead] - own_x) % RING_LENGTH - CAR_LENGTH) / RING_LENGTH,
+            (ring - own_x % ring) / ring,
+            ((x[lead] - own_x) % ring - CAR_LENGTH) / ring,
             v[lead] / IDM_SPEED,
-            ((own_x - x[i - 1]) % RING_LENGTH - CAR_LENGTH) / RING_LENGTH,
+            ((own_x - x[i - 1]) % ring - CAR_LENGTH) / ring,
             v[i - 1] / IDM_SPEED,
         ]
         if self.observation_noise > 0:
             scale = self.observation_noise
-            readings = [
-                min(max(reading + scale * noise, OBS_LOW), OBS_HIGH)
-                for reading, noise in zip(readings, self._next_noise(), strict=True)
-            ]
+            noisy = []
+            for reading, noise in zip(readings, self._next_noise()):  # noqa: B905 (six each)
+                reading += scale * noise
+                # Clipped into [OBS_LOW, OBS_HIGH]; comparisons cost less than min(max()) calls.
+                noisy.append(
+                    OBS_LOW if reading < OBS_LOW else OBS_HIGH if reading > OBS_HIGH else reading
+                )
+            readings = noisy
         readings.append(1.0 if self._ramp_waiting else 0.0)
-        return np.array(readings, np.float32)
+        # fromiter is the cheapest way from seven Python floats to a new float32 array.
+        return np.fromiter(readings, _FLOAT32, 7)
 
     def _next_noise(self) -> list[float]:
         """Six standard normal draws from ``self.np_random``, drawn NOISE_BATCH steps at a time.
@@ -479,37 +500,58 @@ class TrafficMergeEnv(ProxyEnv):
         return positions.tolist(), speeds.tolist()
 
     def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
+        # The hot path, in plain Python over lists of floats: for about ten cars each numpy call
+        # would cost more than the arithmetic. Module constants are bound to locals (a global
+        # lookup per use is a sizeable share of the loop), and every expression keeps the
+        # operation order of ``idm_acceleration``, so results are the same to the last bit.
         x, v = self._positions, self._speeds
-        n = len(x)
-        controlled = self._controlled
-        new_x, new_v = [0.0] * n, [0.0] * n
-        for k in range(n):
-            if k + 1 < n:
-                lead_x, lead_v = x[k + 1], v[k + 1]
-            else:
-                lead_x, lead_v = x[0] + RING_LENGTH, v[0]
-            speed = v[k]
-            space = lead_x - x[k] - CAR_LENGTH
-            if k == controlled:
-                acceleration = min(self._command[action], cruise_control(speed, space, lead_v))
-            else:  # idm_acceleration(speed, space, lead_v), inlined: this loop is the hot path
-                dynamic = speed * (IDM_HEADWAY + (speed - lead_v) * _IDM_APPROACH)
-                desired_space = IDM_MIN_SPACE + dynamic if dynamic > 0.0 else IDM_MIN_SPACE
-                ratio = speed * speed * _IDM_INVERSE_SPEED_SQUARED
+        ring, car_length, dt, guard_space = RING_LENGTH, CAR_LENGTH, DT, GUARD_SPACE
+        min_space, headway, approach = IDM_MIN_SPACE, IDM_HEADWAY, _IDM_APPROACH
+        inverse_speed_squared, max_acceleration = _IDM_INVERSE_SPEED_SQUARED, IDM_ACCELERATION
+        controlled, command = self._controlled, self._command[action]
+        # Each car's leader is the next one; the last car's is the first, a lap ahead.
+        leader_x = x[1:]
+        leader_x.append(x[0] + ring)
+        leader_v = v[1:]
+        leader_v.append(v[0])
+        new_x: list[float] = []
+        new_v: list[float] = []
+        # The collision guard's test runs in the same pass: each new position against the one
+        # of the car behind (none for the first car; its follower, the last, is checked after).
+        behind = -math.inf
+        crowded = False
+        # One entry per car in each list by construction. No strict=: a keyword argument sends
+        # zip() down a slower call path, about 2 % of a step.
+        cars = zip(x, v, leader_x, leader_v)  # noqa: B905
+        for k, (position, speed, lead_x, lead_v) in enumerate(cars):
+            space = lead_x - position - car_length
+            if k == controlled:  # min(command, cruise_control(speed, space, lead_v)), inlined
+                dynamic = speed * (ACC_HEADWAY + (speed - lead_v) / _ACC_APPROACH_DIVISOR)
+                desired_space = min_space + dynamic if dynamic > 0.0 else min_space
+                ratio = speed * speed / _SPEED_SQUARED
                 interaction = desired_space / space
-                acceleration = IDM_ACCELERATION * (1.0 - ratio * ratio - interaction * interaction)
-            speed_after = speed + acceleration * DT
+                cruise = ACC_ACCELERATION * (1.0 - ratio * ratio - interaction * interaction)
+                acceleration = cruise if cruise < command else command
+            else:  # idm_acceleration(speed, space, lead_v), inlined
+                dynamic = speed * (headway + (speed - lead_v) * approach)
+                desired_space = min_space + dynamic if dynamic > 0.0 else min_space
+                ratio = speed * speed * inverse_speed_squared
+                interaction = desired_space / space
+                acceleration = max_acceleration * (1.0 - ratio * ratio - interaction * interaction)
+            speed_after = speed + acceleration * dt
             if speed_after < 0.0:
                 # Ballistic update: a car that would reverse stops where it comes to rest.
-                new_x[k] = x[k] - speed * speed / (2.0 * acceleration)
+                position = position - speed * speed / (2.0 * acceleration)
+                speed_after = 0.0
             else:
-                new_x[k] = x[k] + 0.5 * (speed + speed_after) * DT
-                new_v[k] = speed_after
-        for k in range(n):
-            lead_x = new_x[k + 1] if k + 1 < n else new_x[0] + RING_LENGTH
-            if lead_x - new_x[k] - CAR_LENGTH < GUARD_SPACE:
-                self._hold_back(new_x, new_v)
-                break
+                position = position + 0.5 * (speed + speed_after) * dt
+            if position - behind - car_length < guard_space:
+                crowded = True
+            new_x.append(position)
+            new_v.append(speed_after)
+            behind = position
+        if crowded or new_x[0] + ring - behind - car_length < guard_space:
+            self._hold_back(new_x, new_v)
         self._positions, self._speeds = new_x, new_v
         if self._ramp_waiting:
             self._try_merge()

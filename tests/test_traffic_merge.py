@@ -21,6 +21,7 @@ import proxygym  # noqa: F401  (registers the ids)
 from proxygym.config import load_config
 from proxygym.envs.traffic_merge import (
     CAR_LENGTH,
+    DT,
     GUARD_SPACE,
     IDM_SPEED,
     N_MAIN,
@@ -28,6 +29,7 @@ from proxygym.envs.traffic_merge import (
     START_SPEED,
     TrafficMergeEnv,
     blocking_policy,
+    cruise_control,
     equilibrium_speed,
     idm_acceleration,
     let_merge_policy,
@@ -126,6 +128,43 @@ def test_the_controlled_car_cannot_ram_a_stopped_car() -> None:
         spaces.append(env.spaces()[0])
     # The cruise control brakes it to a halt behind the leader, with over 1 m to spare.
     assert min(spaces) > 1.0 and env.guard_interventions == 0
+
+
+@pytest.mark.parametrize("action", [0, 2, 4])
+def test_a_step_applies_the_idm_and_the_cruise_control(action: int) -> None:
+    """The stepping loop inlines both models for speed; one step must agree with the functions.
+
+    The controlled car's update matches ``cruise_control`` to the last bit; the humans' to
+    rounding (the loop multiplies by precomputed reciprocals where the function divides).
+    Car 4 brakes hard behind the standing car 5 and comes to rest within the step.
+    """
+    env = TrafficMergeEnv()
+    positions = [0.0, 14.0, 30.0, 52.0, 80.0, 86.5, 130.0, 160.0, 190.0, 230.0]
+    speeds = [14.0, 9.0, 16.0, 12.0, 3.0, 0.0, 15.0, 11.0, 17.0, 13.0]
+    env.reset(options={"positions": positions, "speeds": speeds})
+    env.step(action)
+    state = env.state
+    assert len(state.speeds) == N_MAIN and env.guard_interventions == 0
+    for k in range(N_MAIN):
+        lead = (k + 1) % N_MAIN
+        lead_x = positions[lead] + (RING_LENGTH if lead == 0 else 0.0)
+        speed, space = speeds[k], lead_x - positions[k] - CAR_LENGTH
+        if k == state.controlled:
+            command = float(env.accelerations[action])
+            acceleration = min(command, cruise_control(speed, space, speeds[lead]))
+        else:
+            acceleration = idm_acceleration(speed, space, speeds[lead])
+        speed_after = speed + acceleration * DT
+        if speed_after < 0.0:  # stops where it comes to rest
+            expected_x, expected_v = positions[k] - speed * speed / (2.0 * acceleration), 0.0
+        else:
+            expected_x, expected_v = positions[k] + 0.5 * (speed + speed_after) * DT, speed_after
+        if k == state.controlled:
+            assert (state.positions[k], state.speeds[k]) == (expected_x, expected_v)
+        else:
+            assert state.positions[k] == pytest.approx(expected_x, rel=1e-12)
+            assert state.speeds[k] == pytest.approx(expected_v, rel=1e-12, abs=1e-12)
+    assert state.speeds[4] == 0.0 and state.positions[4] < positions[4] + 3.0 * DT
 
 
 # -- the merge ------------------------------------------------------------------------
