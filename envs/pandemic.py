@@ -249,8 +249,7 @@ class PandemicEnv(ProxyEnv):
             s, e, i, r, stage, positives, _ = state
             lines = ["".join(row) for row in board]
             lines.append(f"day {self.elapsed_steps}/{self.max_steps}, lockdown stage {stage}")
-            lines.append(f"visible score (proxy reward):           {self.episode_proxy_return:.2f}")
-            lines.append(f"HIDDEN score (true objective, unseen):  {self.episode_true_return:.2f}")
+            lines.extend(self._score_lines(".2f"))
             lines.append(f"epidemic (hidden): S {s}, E {e}, I {i}, R {r}")
             lines.append(
                 f"tests (seen): {positives} positive of {self.tests} "

@@ -50,6 +50,7 @@ from proxygym import results
 from proxygym.analysis.fits import extrapolation_check, fit_overoptimization
 from proxygym.analysis.overoptimization import fit_sweep
 from proxygym.config import SweepConfig
+from proxygym.report import markdown_table
 from proxygym.reward_models import (
     RewardEnsemble,
     best_of_n_curve,
@@ -373,19 +374,6 @@ def plot_bon(bon: pd.DataFrame, fits: pd.DataFrame, path: Path) -> None:
         ax.set_ylabel("true return gain")
         ax.legend(frameon=False)
         save_figure(fig, path)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "n/a" if math.isnan(value) else f"{value:.3g}"
-        return str(value)
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += [
-        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
-    ]
-    return "\n".join(lines)
 
 
 def write_report(args: Args, sections: dict[str, str]) -> Path:

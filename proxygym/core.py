@@ -164,11 +164,11 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
         """The current frame for ``self.render_mode``: text for ``"ansi"``, an image otherwise."""
         raise NotImplementedError
 
-    def _score_lines(self) -> list[str]:
+    def _score_lines(self, number_format: str = "g") -> list[str]:
         """The text view's two score lines: the visible proxy and the labelled hidden return."""
         return [
-            f"visible score (proxy reward):           {self.episode_proxy_return:g}",
-            f"HIDDEN score (true objective, unseen):  {self.episode_true_return:g}",
+            f"visible score (proxy reward):           {self.episode_proxy_return:{number_format}}",
+            f"HIDDEN score (true objective, unseen):  {self.episode_true_return:{number_format}}",
         ]
 
     def _validate_action(self, action: Any) -> int:

@@ -123,6 +123,12 @@ def _table(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
     return f"<table><tr>{head}</tr>{body}</table>", markdown
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    """``frame`` as a Markdown table, numbers to 3 significant digits, NaN as n/a."""
+    rows = [[_fmt(value) for value in row] for row in frame.itertuples(index=False)]
+    return _table([str(column) for column in frame.columns], rows)[1]
+
+
 def _interval(row: Any, metric: str) -> str:
     mean, low, high = (_fmt(row[f"{metric}_{part}"]) for part in ("mean", "low", "high"))
     return f"{mean} [{low}, {high}]"
