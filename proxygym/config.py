@@ -207,15 +207,7 @@ class SweepConfig:
         if not isinstance(baselines, bool):
             raise fail("baselines", f"must be true or false, got {baselines!r}")
         eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
-        if (
-            not isinstance(eval_temperature, (int, float))
-            or isinstance(eval_temperature, bool)
-            or not math.isfinite(eval_temperature)
-            or eval_temperature < 0
-        ):
-            raise fail(
-                "eval_temperature", f"must be a finite number >= 0, got {eval_temperature!r}"
-            )
+        eval_temperature = _non_negative_number(eval_temperature, fail, "eval_temperature")
         mitigation = _mitigation(data.get("mitigation", {}), algo, fail)
         name = data.get("name", Path(source).stem)
         if not isinstance(name, str) or not name:
@@ -231,7 +223,7 @@ class SweepConfig:
             axis=axis_name,
             levels=tuple(levels),
             baselines=baselines,
-            eval_temperature=float(eval_temperature),
+            eval_temperature=eval_temperature,
             hyperparameters=hyperparameters,
             mitigation=mitigation,
         )
@@ -247,20 +239,13 @@ def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:
                 f"mitigation.{key}", f"is not a mitigation; expected one of {MITIGATION_KEYS}"
             )
     resolved: dict[str, Any] = {}
-    coef = table.get("kl_penalty", 0.0)
-    if (
-        not isinstance(coef, (int, float))
-        or isinstance(coef, bool)
-        or not math.isfinite(coef)
-        or coef < 0
-    ):
-        raise fail("mitigation.kl_penalty", f"must be a finite number >= 0, got {coef!r}")
+    coef = _non_negative_number(table.get("kl_penalty", 0.0), fail, "mitigation.kl_penalty")
     if coef > 0:
         if algo not in ("ppo", "a2c"):
             raise fail(
                 "mitigation.kl_penalty", f"needs an on-policy algorithm (ppo, a2c), not {algo}"
             )
-        resolved["kl_penalty"] = float(coef)
+        resolved["kl_penalty"] = coef
     if "early_stopping" in table:
         stopping = table["early_stopping"]
         if not isinstance(stopping, dict):
@@ -280,18 +265,9 @@ def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:
             settings["max_labels"] = _positive_int(
                 stopping["max_labels"], fail, "mitigation.early_stopping.max_labels"
             )
-        min_delta = stopping.get("min_delta", 0.0)
-        if (
-            not isinstance(min_delta, (int, float))
-            or isinstance(min_delta, bool)
-            or not math.isfinite(min_delta)
-            or min_delta < 0
-        ):
-            raise fail(
-                "mitigation.early_stopping.min_delta",
-                f"must be a finite number >= 0, got {min_delta!r}",
-            )
-        settings["min_delta"] = float(min_delta)
+        settings["min_delta"] = _non_negative_number(
+            stopping.get("min_delta", 0.0), fail, "mitigation.early_stopping.min_delta"
+        )
         restore_best = stopping.get("restore_best", True)
         if not isinstance(restore_best, bool):
             raise fail(
@@ -301,6 +277,17 @@ def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:
         settings["restore_best"] = restore_best
         resolved["early_stopping"] = settings
     return resolved
+
+
+def _non_negative_number(value: Any, fail: Any, key: str) -> float:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise fail(key, f"must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _positive_int(value: Any, fail: Any, key: str) -> int:
