@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike
 
 from proxygym import results
 from proxygym.agents import ALGORITHMS
-from proxygym.evaluation import LogitsFn, _softmax, policy_logits
+from proxygym.evaluation import LogitsFn, policy_logits, softmax
 from proxygym.threads import one_torch_thread
 
 #: The trusted probabilities are clipped to at least this in ``KL(p || q)``.
@@ -184,13 +184,13 @@ def policy_distances(
             done = False
             while not done:
                 scores = suspect_logits(observation)
-                suspect, trusted = _softmax(scores), _softmax(trusted_logits(observation))
+                suspect, trusted = softmax(scores), softmax(trusted_logits(observation))
                 for name, distance in _DISTANCES.items():
                     trajectory[name].append(distance(suspect, trusted))
                 if temperature == 0:
                     action = int(np.argmax(scores))
                 else:
-                    action = int(rng.choice(len(scores), p=_softmax(scores / temperature)))
+                    action = int(rng.choice(len(scores), p=softmax(scores / temperature)))
                 observation, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated
             for name, values in trajectory.items():

@@ -67,7 +67,8 @@ def uniform_logits(n_actions: int) -> LogitsFn:
     return lambda observation: zeros
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Action probabilities from logits (shifted by their maximum, so it never overflows)."""
     shifted = np.exp(logits - logits.max())
     return shifted / shifted.sum()
 
@@ -107,10 +108,10 @@ def evaluate_policy(
                 probs = np.zeros_like(scores)
                 probs[action] = 1.0
             else:
-                probs = _softmax(scores / temperature)
+                probs = softmax(scores / temperature)
                 action = int(rng.choice(len(probs), p=probs))
             if initial_logits is not None:
-                initial = _softmax(initial_logits(observation))
+                initial = softmax(initial_logits(observation))
                 support = probs > 0
                 kl_total += float(
                     np.sum(probs[support] * (np.log(probs[support]) - np.log(initial[support])))
