@@ -50,10 +50,16 @@ class LagoonRaceEnv(DeterministicGridWorld[State]):
     leaves the boat where it is; the step still counts.
 
     ## Observation Space
-    ``Box(0, 1, (6 * 7 * 11,), float32)``: one-hot channels ``wall, agent,
-    track, finish, lagoon, target`` over the 7x11 board, flattened
-    channel-major (see :mod:`proxygym.gridworld`). ``target`` lights the
-    targets that are up; respawn timers and the lap count are not shown.
+    ``Box(0, 1, (10 * 7 * 11,), float32)``: one-hot channels ``wall, agent,
+    track, finish, lagoon, target, sunk_1, sunk_2, sunk_3, sunk_4`` over the
+    7x11 board, flattened channel-major (see :mod:`proxygym.gridworld`).
+    ``target`` lights the targets that are up, ``sunk_k`` a sunk target that
+    is back in ``k`` steps, so the observation is the whole state (the boat
+    and the three timers) and the exact optimum is reachable by a policy that
+    sees only the current observation. (Showing only which targets are up
+    would hide it: in the zigzag the boat stands on the middle target twice
+    with every target down, once heading west and once heading east.) The
+    lap count and the step are not shown.
 
     ## Rewards
     Within a step: the boat moves; every sunk target's timer counts down by
@@ -114,7 +120,15 @@ class LagoonRaceEnv(DeterministicGridWorld[State]):
         self.target_value = check_knob("target_value", target_value)
         super().__init__(max_steps=max_steps, render_mode=render_mode)
         self.board = parse_art(ART)
-        self.channels = ("wall", "agent", "track", "finish", "lagoon", "target")
+        self.channels = (
+            "wall",
+            "agent",
+            "track",
+            "finish",
+            "lagoon",
+            "target",
+            *(f"sunk_{k}" for k in range(1, RESPAWN_STEPS + 1)),
+        )
         self._setup_grid()
         self.finish: Position = find(self.board, "F")[0]
         self.before_finish: Position = (
@@ -154,8 +168,9 @@ class LagoonRaceEnv(DeterministicGridWorld[State]):
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         position, timers = state
-        up = [(5, pos) for pos, timer in zip(self.targets, timers, strict=True) if timer == 0]
-        return [*self._static_cells, (1, position), *up]
+        # Channel 5 is "target" (up, timer 0); channel 5 + k is "sunk_k".
+        targets = [(5 + timer, pos) for pos, timer in zip(self.targets, timers, strict=True)]
+        return [*self._static_cells, (1, position), *targets]
 
     def _render_board(self, state: State) -> np.ndarray:
         position, timers = state
