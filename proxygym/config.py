@@ -17,7 +17,9 @@ Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true:
 also run the oracle, the random policy and the exact optima),
 ``eval_temperature`` (softmax temperature of evaluations: 1 samples the
 trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
-``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``, and a
+``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``,
+``modules`` (a list of modules to import first, in the driver and in every
+worker: where your own environment registers its id), and a
 ``[mitigation]`` table (see :data:`MITIGATION_KEYS`) that holds the agents back
 from over-optimizing the proxy::
 
@@ -48,6 +50,7 @@ import gymnasium as gym
 import proxygym  # noqa: F401  (registers the ids)
 from proxygym.agents import ALGORITHMS, load_hyperparameters, merge_hyperparameters
 from proxygym.pressure import PressureAxis, get_axis
+from proxygym.registry import import_modules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,6 +65,7 @@ OPTIONAL = (
     "eval_temperature",
     "hyperparameters",
     "mitigation",
+    "modules",
 )
 PRESSURE_KEYS = ("axis", "levels")
 MITIGATION_KEYS = ("kl_penalty", "early_stopping")
@@ -96,6 +100,9 @@ class SweepConfig:
     eval_temperature: float = 1.0
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     mitigation: dict[str, Any] = field(default_factory=dict)
+    #: Modules imported before the environment is made (in the driver and in
+    #: every worker): where a user's own environment registers its id.
+    modules: tuple[str, ...] = ()
 
     @property
     def pressure(self) -> PressureAxis:
@@ -108,6 +115,10 @@ class SweepConfig:
         if not self.mitigation:
             # Sweeps written before mitigations existed stay resumable.
             del data["mitigation"]
+        if self.modules:
+            data["modules"] = list(self.modules)
+        else:
+            del data["modules"]  # and sweeps written before this key existed too
         return data
 
     def canonical(self) -> str:
@@ -148,6 +159,13 @@ class SweepConfig:
             if key != "pressure" and key not in data:
                 raise fail(key, "is missing")
 
+        modules = data.get("modules", [])
+        if not isinstance(modules, list) or not all(isinstance(m, str) and m for m in modules):
+            raise fail("modules", f"must be a list of module names, got {modules!r}")
+        try:
+            import_modules(modules)
+        except ImportError as error:
+            raise fail("modules", f"cannot be imported: {error}") from error
         env = data["env"]
         if not isinstance(env, str):
             raise fail("env", f"must be an environment id string, got {env!r}")
@@ -226,6 +244,7 @@ class SweepConfig:
             eval_temperature=eval_temperature,
             hyperparameters=hyperparameters,
             mitigation=mitigation,
+            modules=tuple(modules),
         )
 
 

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike
 from proxygym import results
 from proxygym.agents import ALGORITHMS
 from proxygym.evaluation import LogitsFn, policy_logits, softmax
+from proxygym.registry import import_modules
 from proxygym.threads import one_torch_thread
 
 #: The trusted probabilities are clipped to at least this in ``KL(p || q)``.
@@ -391,6 +392,7 @@ def score_suspects(
             f"{directory} is not a proxygym sweep directory (no {results.MANIFEST})"
         )
     config = results.read_json(directory / results.MANIFEST)["config"]
+    import_modules(config.get("modules", []))  # a user's own environment registers its id
     algorithm = ALGORITHMS[config["algo"]]
     temperature = float(config["eval_temperature"])
     frame = results.load(directory)

@@ -8,7 +8,11 @@ so the new id is checked for free.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import os
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +111,19 @@ def list_envs() -> list[EnvRecord]:
             )
         )
     return records
+
+
+def import_modules(names: Iterable[str]) -> None:
+    """Import each module in ``names`` (a sweep's ``modules``), registering the ids they define.
+
+    Worker processes, reports and the detector call it before making the
+    environment: an id registered only in the driver's ``__main__`` does not
+    exist in a fresh process. Modules are found on the Python path and in
+    the current directory, as ``python -m`` would find them (the ``proxygym``
+    console script alone would not look there).
+    """
+    names = list(names)
+    if names and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    for name in names:
+        importlib.import_module(name)

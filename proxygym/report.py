@@ -22,7 +22,7 @@ from proxygym import results
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics
 from proxygym.analysis.overoptimization import fit_sweep
 from proxygym.plots import plot_sweep
-from proxygym.registry import env_class
+from proxygym.registry import env_class, import_modules
 
 #: A true-return drop smaller than this share of its range is not called a drop.
 DROP_THRESHOLD = 0.1
@@ -143,6 +143,7 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
         raise ValueError(f"{directory} has no finished agent cells to report on yet")
     manifest = results.read_json(directory / results.MANIFEST)
     config = manifest["config"]
+    import_modules(config.get("modules", []))  # a user's own environment registers its id
     state = results.status(directory)
     metrics = goodhart_metrics(frame)
     summary = aggregate(frame)

@@ -163,10 +163,11 @@ def _run_local(
     # Workers fork from a server that has already imported torch and SB3, so
     # starting one costs milliseconds instead of seconds; fork itself would
     # copy the driver's state, spawn would re-import everything per worker.
+    # torch._dynamo too: the first optimizer imports it (seconds per process).
     context: Any
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["proxygym.training"])
+        context.set_forkserver_preload(["proxygym.training", "torch._dynamo"])
     else:  # pragma: no cover
         context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -49,6 +49,7 @@ from proxygym.agents import (
 from proxygym.config import SweepConfig
 from proxygym.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
 from proxygym.pressure import DEFAULT_DEPTH, DEFAULT_WIDTH, net_arch
+from proxygym.registry import import_modules
 from proxygym.tabular import evaluate, solve
 
 #: Reset seeds of evaluation episodes start here (plus 1000 x the run's seed);
@@ -135,7 +136,15 @@ def _candidate_seed(seed: int, index: int) -> int:
 
 
 class _Checkpoints(BaseCallback):
-    """Evaluates the policy when training crosses each checkpoint level."""
+    """Evaluates the policy once training has used each checkpoint level's steps.
+
+    A level is evaluated at the first rollout start at or after it, that is
+    after the update that learned from its last step (``step`` in the record
+    is the steps used then, rounded up to a whole rollout). Evaluating
+    mid-rollout instead would score the policy before that update: the last
+    checkpoint would miss the final update and differ from the saved model.
+    Levels still pending when training ends are the caller's to evaluate.
+    """
 
     def __init__(self, levels: list[int], evaluate_now: Callable[[int, int], None]) -> None:
         super().__init__()
@@ -145,8 +154,10 @@ class _Checkpoints(BaseCallback):
     def _on_training_start(self) -> None:
         self._flush()
 
-    def _on_step(self) -> bool:
+    def _on_rollout_start(self) -> None:
         self._flush()
+
+    def _on_step(self) -> bool:
         return True
 
     def _flush(self) -> None:
@@ -264,6 +275,7 @@ class _CellRunner:
     # -- roles ----------------------------------------------------------------
     def run(self) -> CellResult:
         torch.set_num_threads(1)
+        import_modules(self.config.modules)  # a fresh worker knows only proxygym's own ids
         role = self.cell.role
         if role == "agent":
             self.run_agent()
@@ -298,8 +310,8 @@ class _CellRunner:
 
             checkpoints = _Checkpoints(list(self.cell.levels), checkpoint)
             self.train(model, checkpoints, self.mitigations(seed))
-            # Early stopping ends training before the last checkpoints: the
-            # stopped policy is what every later checkpoint would have been.
+            # The last checkpoint (after the final update), and after early
+            # stopping every later one: the policy training ended with.
             for level in checkpoints.pending:
                 checkpoint(level, model.num_timesteps)
         else:

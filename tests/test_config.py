@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from proxygym import results
 from proxygym.cli import main
 from proxygym.config import ConfigError, load_config
 from tests.sweep_helpers import TINY, write_toml
@@ -127,3 +130,64 @@ def test_shipped_experiments_are_valid(path: Path) -> None:
 
 def test_experiments_are_found() -> None:
     assert EXPERIMENTS, "no experiment configs found next to the tests"
+
+
+# ---------------------------------------------------------------------------
+# `modules`: a user's own environment, registered by a module the sweep imports
+# ---------------------------------------------------------------------------
+
+USER_MODULE = """
+import gymnasium as gym
+
+gym.register(
+    "mine/Absent-v0",
+    entry_point="proxygym.envs.absent_supervisor:AbsentSupervisorEnv",
+    max_episode_steps=100,
+)
+"""
+
+
+def test_modules_must_import(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "bad.toml", {**TINY, "modules": ["no_such_module_xyz"]})
+    with pytest.raises(ConfigError, match="'modules'.*no_such_module_xyz"):
+        load_config(path)
+    path = write_toml(tmp_path / "bad2.toml", {**TINY, "modules": "mine_envs"})
+    with pytest.raises(ConfigError, match="'modules' must be a list"):
+        load_config(path)
+
+
+def test_no_modules_leaves_the_stored_config_as_before(tmp_path: Path) -> None:
+    assert "modules" not in load_config(write_toml(tmp_path / "c.toml", TINY)).to_dict()
+
+
+def test_a_users_env_sweeps_in_worker_processes_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console script in fresh processes, run from the directory holding the
+    user's module: the driver, two forkserver workers and the report all find an
+    id that only that module registers."""
+    (tmp_path / "mine_envs.py").write_text(USER_MODULE)
+    data = {**TINY, "env": "mine/Absent-v0", "modules": ["mine_envs"], "baselines": False}
+    config = write_toml(tmp_path / "mine.toml", data)
+    out = tmp_path / "out"
+    script = Path(sys.executable).parent / "proxygym"
+    if not script.is_file():
+        pytest.skip(f"no proxygym console script beside {sys.executable}")
+    sweep = subprocess.run(
+        [str(script), "sweep", "mine.toml", "--out", "out", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert sweep.returncode == 0, sweep.stderr
+    assert "2 cells run, 0 already done, 0 failed" in sweep.stdout
+    frame = results.load(out)
+    assert set(frame["env"]) == {"mine/Absent-v0"}
+    assert sorted(frame["level"].unique()) == [0, 128, 256]
+    report = subprocess.run(
+        [str(script), "report", "out"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert report.returncode == 0, report.stderr
+    assert "mine/Absent-v0" in (out / "report.md").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert load_config(config).to_dict()["modules"] == ["mine_envs"]

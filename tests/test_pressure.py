@@ -132,3 +132,18 @@ def test_misspecification_knobs_are_sweepable_environment_axes() -> None:
     assert proxy_optimal_true == {"exact-lever_strength0.0": 92.0, "exact-lever_strength2.0": 0.0}
     with pytest.raises(ValueError, match="misspecification knobs: \\['lever_strength'\\]"):
         get_axis("lever", "proxygym/StatusLamp-v0")
+
+
+def test_timesteps_checkpoints_follow_the_updates_and_the_last_is_the_trained_policy() -> None:
+    # Rollouts of 2 envs x 64 steps: the level-128 checkpoint comes after the first
+    # update, and the last one after the final update, the policy the sweep saves.
+    # Evaluated at the sweep's temperature after training, the same run gives the
+    # same numbers as the temperature axis's record of the finished policy.
+    timesteps = cell_records(tiny_config(seeds=[0]), "agent-seed0").records
+    assert [(r["level"], r["step"]) for r in timesteps] == [(0, 0), (128, 128), (256, 256)]
+    assert timesteps[0]["kl_from_init"] == 0.0 and timesteps[1]["kl_from_init"] > 0.0
+    finished = cell_records(
+        tiny_config(seeds=[0], pressure={"axis": "temperature", "levels": [1.0]}), "agent-seed0"
+    ).records[0]
+    for key in ("proxy_return", "true_return", "kl_from_init", "step"):
+        assert timesteps[-1][key] == finished[key], key
