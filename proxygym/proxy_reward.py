@@ -217,6 +217,12 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        # Many Gymnasium envs index a table with the action, so -1 would quietly
+        # be the last action; the contract wants invalid actions refused. Only
+        # discrete spaces are checked: Box envs clip out-of-range actions themselves.
+        space = self.action_space
+        if isinstance(space, gym.spaces.Discrete) and not space.contains(action):
+            raise ValueError(f"invalid action {action!r}: expected an integer in {space}")
         observation, reward, terminated, truncated, info = self.env.step(action)
         transition = Transition(
             self._observation, action, observation, float(reward), terminated, truncated, info

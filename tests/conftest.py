@@ -1,16 +1,30 @@
-"""Shared fixtures: every registered id, plus the knob settings worth covering."""
+"""Shared fixtures: every registered id, plus the knob settings worth covering.
+
+``rollout`` and ``random_action`` are :mod:`proxygym.testing`'s, re-exported
+for the tests that import them from here.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import pytest
 
 import proxygym
 from proxygym.core import ProxyEnv
 from proxygym.registry import env_class
+from proxygym.testing import random_action, rollout
+
+__all__ = [
+    "ALL_IDS",
+    "CONFIGS",
+    "config_id",
+    "is_proxy_env",
+    "play",
+    "random_action",
+    "rollout",
+]
 
 ALL_IDS = [record.id for record in proxygym.list_envs()]
 
@@ -50,36 +64,6 @@ def is_proxy_env(env_id: str) -> bool:
     """Whether ``env_id`` is a :class:`ProxyEnv` (not a Gymnasium env wrapped by ProxyReward)."""
     entry_point = env_class(env_id)
     return isinstance(entry_point, type) and issubclass(entry_point, ProxyEnv)
-
-
-def random_action(space: gym.Space, rng: np.random.Generator) -> Any:
-    """A uniform random action: an int in a Discrete space, an array in a bounded Box."""
-    if isinstance(space, gym.spaces.Discrete):
-        return int(rng.integers(space.n))
-    assert isinstance(space, gym.spaces.Box) and space.is_bounded()
-    return rng.uniform(space.low, space.high).astype(space.dtype)
-
-
-def rollout(
-    env: gym.Env, seed: int, n_steps: int, action_seed: int | None = None
-) -> list[tuple[Any, ...]]:
-    """Random-action rollout across episode ends; returns every transition.
-
-    Box actions are recorded as lists, so that transitions compare with ``==``.
-    """
-    rng = np.random.default_rng(seed if action_seed is None else action_seed)
-    obs, _ = env.reset(seed=seed)
-    transitions = []
-    for _ in range(n_steps):
-        action = random_action(env.action_space, rng)
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        if isinstance(action, np.ndarray):
-            action = action.tolist()
-        transitions.append((obs, action, reward, terminated, truncated, info, next_obs))
-        obs = next_obs
-        if terminated or truncated:
-            obs, _ = env.reset()
-    return transitions
 
 
 def play(env: gym.Env, actions: list[int]) -> tuple[list[tuple[Any, ...]], list[Any]]:
