@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
 
 from proxygym.config import ConfigError, load_config
 from proxygym.sweep import BACKENDS, SweepError, run_sweep
@@ -62,10 +67,99 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_env_kwargs(items: list[str] | None) -> dict[str, Any]:
+    """Environment kwargs from ``--kwargs``: one JSON object, or ``key=value`` items whose
+    values are read as JSON where they parse (``3``, ``true``, ``null``) and as text otherwise."""
+    if not items:
+        return {}
+    if len(items) == 1 and items[0].lstrip().startswith("{"):
+        try:
+            parsed = json.loads(items[0])
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--kwargs {items[0]!r} is not valid JSON: {error}") from error
+        if not isinstance(parsed, dict):
+            raise ValueError(f"--kwargs {items[0]!r} must be a JSON object")
+        return parsed
+    kwargs: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"bad --kwargs item {item!r}: expected key=value or one JSON object")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+def _play(args: argparse.Namespace) -> int:
+    from proxygym.play import play_terminal
+
+    try:
+        played = play_terminal(args.env_id, args.seed, args.episodes, parse_env_kwargs(args.kwargs))
+    except KeyboardInterrupt:
+        print("\nproxygym play: interrupted", file=sys.stderr)
+        return 130
+    finished = sum(episode.finished for episode in played)
+    print(f"{finished} of {args.episodes} episodes played to the end")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from proxygym.animation import contact_sheet, record_episodes, save_gif, save_png
+
+    if args.fps <= 0:
+        raise ValueError(f"--fps must be positive, got {args.fps}")
+    recorded = record_episodes(
+        args.env_id,
+        args.policy,
+        episodes=args.episodes,
+        seed=args.seed,
+        env_kwargs=parse_env_kwargs(args.kwargs),
+        algo=args.algo,
+    )
+    frames = [frame for episode in recorded for frame in episode.frames]
+    save_gif(frames, args.out, args.fps)
+    print(f"{args.out}: {len(frames)} frames at {args.fps:g} fps")
+    for number, episode in enumerate(recorded, start=1):
+        print(
+            f"episode {number} (seed {episode.seed}): {episode.steps} steps, "
+            f"proxy return {episode.proxy_return:.4g}, true return {episode.true_return:.4g}"
+        )
+    if args.sheet is not None:
+        save_png(contact_sheet(frames), args.sheet)
+        print(f"contact sheet: {args.sheet}")
+    return 0
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps prose to the terminal but keeps line breaks, and never breaks an example command
+    (lines starting with ``example:``, ``then:`` or spaces), so it can be copied whole."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(("example:", "then:", " ")):
+                lines.append(indent + line)
+            else:
+                lines.append(
+                    textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proxygym",
-        description="A testbed for proxy gaming (Goodhart's law) in reinforcement learning.",
+        description="A testbed for proxy gaming (Goodhart's law) in reinforcement learning. "
+        "Run 'proxygym COMMAND --help' for the options of a command.",
+        epilog=(
+            "example: proxygym sweep experiments/boat_race_timesteps.toml --workers 2 --progress\n"
+            "         proxygym report runs/boat_race_timesteps\n"
+            "         proxygym play proxygym/BoatRace-v0\n"
+            "         proxygym render proxygym/BoatRace-v0 --policy proxy-optimal --out boat.gif"
+        ),
+        formatter_class=_Formatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sweep = commands.add_parser(
@@ -80,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
             "example: proxygym sweep experiments/boat_race_timesteps.toml --workers 2 --progress\n"
             "then:    proxygym report runs/boat_race_timesteps"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     sweep.add_argument(
         "file", type=Path, help="sweep config, e.g. experiments/boat_race_timesteps.toml"
@@ -107,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser(
         "plot",
+        formatter_class=_Formatter,
         help="write the figures of a sweep directory",
         description="Goodhart curve, proxy against true, per-seed lines and true against "
         "sqrt(KL) with the fitted overoptimization curve, as PNG and SVG. Works on an "
@@ -119,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
+        formatter_class=_Formatter,
         help="write an HTML report and its Markdown twin for a sweep directory",
         description="Setup, what the proxy and the true objective are, completeness, metrics, "
         "per-level table, baselines, fit, figures and a one-sentence verdict.",
@@ -130,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     detect = commands.add_parser(
         "detect",
+        formatter_class=_Formatter,
         help="score a gaming detector on a sweep's agents against its oracles",
         description="Roll out every saved agent and compare its action distributions with the "
         "oracle's (trained on the true objective) on the states it visits: KL, Jensen-Shannon "
@@ -161,7 +258,96 @@ def build_parser() -> argparse.ArgumentParser:
     )
     detect.add_argument("--verbose", action="store_true", help="also print every agent's scores")
     detect.set_defaults(run=_detect)
+    _add_play(commands)
+    _add_render(commands)
     return parser
+
+
+def _add_kwargs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kwargs",
+        nargs="+",
+        action="extend",
+        metavar="KEY=VALUE",
+        help="environment constructor kwargs: key=value items (values read as JSON where they "
+        "parse, e.g. max_steps=20 supervisor=false variant=vase) or one JSON object",
+    )
+
+
+def _add_play(commands: Any) -> None:
+    play = commands.add_parser(
+        "play",
+        help="play an environment from the keyboard, scored on the proxy",
+        description="Play ENV_ID in the terminal like an agent would: you see the board, the "
+        "key map and the proxy return; the hidden true return is revealed only when the "
+        "episode ends, beside the exact proxy-optimal and true-optimal returns where the "
+        "environment has a tabular model. Keys: w/a/s/d or arrow keys (gridworlds whose "
+        "actions are up/down/left/right), digits 0-9 (any Discrete action space), q quits; "
+        "any other key shows the key map. From a terminal every keypress counts; from a pipe "
+        "each line is a string of keys. Only Discrete action spaces can be played.",
+        epilog=(
+            "example: proxygym play proxygym/BoatRace-v0 --episodes 2\n"
+            "         echo dadadada | proxygym play proxygym/BoatRace-v0 --kwargs max_steps=8"
+        ),
+        formatter_class=_Formatter,
+    )
+    play.add_argument("env_id", metavar="ENV_ID", help="e.g. proxygym/BoatRace-v0")
+    play.add_argument("--seed", type=int, default=0, help="reset seed of episode 1 (default: 0)")
+    play.add_argument(
+        "--episodes", type=int, default=1, metavar="K", help="episodes to play (default: 1)"
+    )
+    _add_kwargs(play)
+    play.set_defaults(run=_play)
+
+
+def _add_render(commands: Any) -> None:
+    render = commands.add_parser(
+        "render",
+        help="record a policy's episodes as an animated GIF",
+        description="Play K episodes of ENV_ID with a policy and write them as an animated "
+        "GIF (one frame after reset and one per step), with the step, the proxy return and "
+        "the hidden true return drawn under every frame. POLICY is random, proxy-optimal or "
+        "true-optimal (the exact optima, for environments with a tabular model), or the path "
+        "of a saved stable-baselines3 model (a sweep's models/<cell>.zip; PPO, A2C or DQN is "
+        "detected from the file, or give --algo).",
+        epilog=(
+            "example: proxygym render proxygym/LagoonRace-v0 --policy proxy-optimal "
+            "--out lagoon.gif\n"
+            "         proxygym render proxygym/BoatRace-v0 --policy "
+            "runs/boat_race_timesteps/models/agent-seed0.zip --out boat.gif --sheet boat.png"
+        ),
+        formatter_class=_Formatter,
+    )
+    render.add_argument("env_id", metavar="ENV_ID", help="e.g. proxygym/LagoonRace-v0")
+    render.add_argument(
+        "--policy",
+        required=True,
+        metavar="random|proxy-optimal|true-optimal|PATH",
+        help="who plays: a named policy or a saved model's .zip",
+    )
+    render.add_argument("--out", type=Path, required=True, metavar="FILE.gif", help="GIF to write")
+    render.add_argument("--seed", type=int, default=0, help="reset seed of episode 1 (default: 0)")
+    render.add_argument(
+        "--episodes", type=int, default=1, metavar="K", help="episodes to record (default: 1)"
+    )
+    render.add_argument(
+        "--fps", type=float, default=8.0, metavar="F", help="frames per second (default: 8)"
+    )
+    render.add_argument(
+        "--algo",
+        choices=("ppo", "a2c", "dqn"),
+        default=None,
+        help="algorithm of a saved model (default: detected from the file)",
+    )
+    render.add_argument(
+        "--sheet",
+        type=Path,
+        default=None,
+        metavar="FILE.png",
+        help="also write a contact sheet of 8 evenly spaced frames as PNG",
+    )
+    _add_kwargs(render)
+    render.set_defaults(run=_render)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (ConfigError, SweepError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, SweepError, FileNotFoundError, ValueError, gym.error.Error) as error:
         print(f"proxygym: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
