@@ -1,0 +1,365 @@
+"""The misspecification surface: true return over (how wrong the proxy is, how hard it is pushed).
+
+For each environment of the Goodhart suite and the two simulators (each has
+one misspecification knob, a float where 0 makes the proxy a positive affine
+transform of the true objective), a grid of knob settings (0, 0.5, 1, 1.5
+and 2 x the default) by training checkpoints (0, 1/8, 1/4, 1/2 and 1 x PPO's
+tuned budget): one PPO sweep along the ``timesteps`` axis per (environment,
+knob setting), with ``env_kwargs = {knob: value}`` and every baseline.
+
+Each cell of the grid is the mean over seeds of the agent's true return,
+normalised at its own knob setting: 0 is the uniformly random policy, 1 the
+exact true optimum where the environment has a tabular model (the five
+Goodhart-suite environments), else the oracle, PPO trained on the true
+objective with the same budget (TrafficMerge, Pandemic).
+
+Writes ``OUT/<Name>-v0/<knob>=<value>/`` (one sweep each; ``proxygym report``
+works on it and reruns skip finished cells), ``OUT/<Name>-v0/grid.csv`` and
+``OUT/<Name>-v0/heatmap.png`` / ``.svg``, ``OUT/surface.csv`` (every grid
+cell of every environment) and ``OUT/report.md``.
+
+Size and runtime on 2 cores: ``--quick`` (SpeedTrack and TrafficMerge, knob 0
+and 2 x default, 1 seed, 4,096 steps, 1 worker) took 47 s (23 s of CPU) while
+other jobs kept the load average near 6. The full size (7 environments x 5
+knob settings x 3 seeds x agent and oracle: 22.5 M training steps) is
+estimated at about 3.0 h with ``--workers 2`` on otherwise idle cores
+(``--estimate``; per environment in experiments/misspecification_surface.md).
+
+    python experiments/misspecification_surface.py --out runs/misspecification_surface
+    python experiments/misspecification_surface.py --envs SpeedTrack StatusLamp --seeds 0 1 2
+    python experiments/misspecification_surface.py --quick --out /tmp/surface
+    python experiments/misspecification_surface.py --estimate   # time short runs; no sweeps
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+if __package__ in (None, ""):  # run as a script: make the `experiments` folder importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import proxygym  # noqa: E402
+from experiments.goodhart_curves import (  # noqa: E402
+    apply_options,
+    env_dir_name,
+    estimate_only,
+    exit_code,
+    experiment_parser,
+    resolve_envs,
+    run_sweeps,
+    timesteps_config,
+    tuned_budget,
+)
+from proxygym import results  # noqa: E402
+from proxygym.analysis.surface import (  # noqa: E402
+    EXACT,
+    ORACLE,
+    grid_matrix,
+    normalised,
+    surface_grid,
+    sweep_summary,
+)
+from proxygym.config import SweepConfig  # noqa: E402
+from proxygym.plots_surface import save_surface_heatmap  # noqa: E402
+from proxygym.registry import env_class  # noqa: E402
+from proxygym.report import markdown_table  # noqa: E402
+
+#: The Goodhart suite and the simulators: one knob each, 0 = proxy affine in the true objective.
+SURFACE_ENVS: tuple[str, ...] = (
+    "proxygym/OptionPicking-v0",
+    "proxygym/SpeedTrack-v0",
+    "proxygym/StatusLamp-v0",
+    "proxygym/CobraBounty-v0",
+    "proxygym/LagoonRace-v0",
+    "proxygym/TrafficMerge-v0",
+    "proxygym/Pandemic-v0",
+)
+#: Short names of the normalisation references, for figure titles.
+REFERENCE_SHORT = {EXACT: "exact optimum", ORACLE: "oracle"}
+
+
+@dataclass(frozen=True)
+class Args:
+    """Settings of the experiment; the defaults are the full size."""
+
+    out: Path = Path("runs/misspecification_surface")
+    """results directory"""
+    envs: tuple[str, ...] = SURFACE_ENVS
+    """environment ids (each must be one of SURFACE_ENVS)"""
+    knob_multiples: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
+    """knob settings as multiples of the environment's default (0 must be among them)"""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """training seeds"""
+    fractions: tuple[float, ...] = (0.0, 1 / 8, 1 / 4, 1 / 2, 1.0)
+    """checkpoints as fractions of the training budget"""
+    timesteps: int | None = None
+    """training budget of every environment; None = its tuned n_timesteps"""
+    eval_episodes: int = 10
+    """evaluation episodes per checkpoint"""
+    workers: int = 2
+    """parallel training runs"""
+    progress: bool = False
+    """report every finished cell"""
+
+
+QUICK: dict[str, Any] = {
+    "envs": ("proxygym/SpeedTrack-v0", "proxygym/TrafficMerge-v0"),
+    "knob_multiples": (0.0, 2.0),
+    "seeds": (0,),
+    "timesteps": 4096,
+    "fractions": (0.0, 0.5, 1.0),
+    "eval_episodes": 1,
+}
+
+
+def knob_of(env_id: str) -> tuple[str, float]:
+    """The misspecification knob of ``env_id`` and its default value."""
+    knobs = next(record.knobs for record in proxygym.list_envs() if record.id == env_id)
+    if len(knobs) != 1:
+        raise ValueError(f"{env_id} has knobs {knobs}; the surface needs exactly one")
+    default = inspect.signature(env_class(env_id)).parameters[knobs[0]].default
+    return knobs[0], float(default)
+
+
+def knob_values(env_id: str, multiples: tuple[float, ...]) -> list[float]:
+    """The knob settings of ``env_id``: each multiple of its default, rounded, sorted."""
+    _, default = knob_of(env_id)
+    return sorted({round(multiple * default, 6) for multiple in multiples})
+
+
+def sweep_key(env_id: str, knob: str, value: float) -> str:
+    """Directory of one (environment, knob setting) sweep under OUT."""
+    return f"{env_dir_name(env_id)}/{knob}={value:g}"
+
+
+def plan(args: Args) -> dict[str, SweepConfig]:
+    """Every (environment, knob setting) sweep, keyed by its directory under OUT."""
+    configs = {}
+    for env_id in args.envs:
+        knob, _ = knob_of(env_id)
+        for value in knob_values(env_id, args.knob_multiples):
+            key = sweep_key(env_id, knob, value)
+            configs[key] = timesteps_config(
+                f"misspecification_surface_{key.replace('/', '_')}",
+                env_id,
+                {knob: value},
+                args.timesteps or tuned_budget(env_id),
+                args.fractions,
+                args.seeds,
+                args.eval_episodes,
+            )
+    return configs
+
+
+# -- analysis, figures and report -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvSurface:
+    """The analysed surface of one environment."""
+
+    env: str
+    knob: str
+    default: float
+    reference: str
+    grid: pd.DataFrame
+    per_knob: pd.DataFrame
+
+
+def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | None:
+    """The grid of ``env_id`` and a summary row per knob setting (None: no agent finished).
+
+    Knob settings whose sweep has no finished agent cell (all failed) are left out.
+    """
+    knob, default = knob_of(env_id)
+    frames = {}
+    for value in values:
+        frame = results.load(out / sweep_key(env_id, knob, value))
+        if (frame["policy"] == "agent").any():
+            frames[value] = frame
+    if not frames:
+        return None
+    grid = surface_grid(frames)
+    final = grid[grid["level"] == grid["level"].max()].set_index("knob")["normalised_true"]
+    rows = []
+    for value, frame in frames.items():
+        summary = sweep_summary(frame)
+        rows.append(
+            {
+                knob: value,
+                "goodhart_point": summary["goodhart_point"],
+                "drop_height": summary["drop_height"],
+                "kendall_tau": summary["kendall_tau"],
+                "final_proxy": summary["final_proxy"],
+                "final_true": summary["final_true"],
+                "random_true": summary["random_true"],
+                "true_optimal": summary["true_optimal"],
+                "oracle_true": summary["oracle_true"],
+                "final_normalised_true": float(final[value]),
+                # Where unlimited pressure on the proxy leads: the exact proxy optimum.
+                "proxy_optimum_normalised": normalised(
+                    summary["proxy_optimal"], summary["random_true"], summary["true_optimal"]
+                ),
+            }
+        )
+    references = set(grid["reference"])
+    reference = references.pop() if len(references) == 1 else "mixed: " + ", ".join(references)
+    return EnvSurface(env_id, knob, default, reference, grid, pd.DataFrame(rows))
+
+
+def write_env_outputs(out: Path, surface: EnvSurface) -> list[Path]:
+    """``grid.csv`` and the heat map of one environment."""
+    directory = out / env_dir_name(surface.env)
+    results.write_atomic(directory / "grid.csv", surface.grid.to_csv(index=False).encode())
+    title = (
+        f"{env_dir_name(surface.env)}: normalised true return\n"
+        f"0 = random, 1 = {REFERENCE_SHORT.get(surface.reference, surface.reference)}"
+    )
+    return save_surface_heatmap(surface.grid, surface.knob, title, directory / "heatmap")
+
+
+def combined_grid(surfaces: list[EnvSurface]) -> pd.DataFrame:
+    """Every environment's grid in one table, with ``env``, ``knob_name`` and ``knob_multiple``."""
+    frames = [
+        surface.grid.assign(
+            env=surface.env,
+            knob_name=surface.knob,
+            knob_multiple=surface.grid["knob"] / surface.default,
+        )
+        for surface in surfaces
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    first = ["env", "knob_name", "knob", "knob_multiple"]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def final_by_multiple(combined: pd.DataFrame) -> pd.DataFrame:
+    """Normalised true return at the last checkpoint: environments x knob multiples."""
+    last = combined[combined["level"] == combined.groupby("env")["level"].transform("max")]
+    table = last.pivot(index="env", columns="knob_multiple", values="normalised_true")
+    table.columns = [f"{multiple:g} x default" for multiple in table.columns]
+    return table.reset_index()
+
+
+def report_text(args: Args, surfaces: list[EnvSurface], seconds: float) -> str:
+    """The Markdown of ``OUT/report.md``."""
+    combined = combined_grid(surfaces)
+    levels = ", ".join(f"{f:g}" for f in args.fractions)
+    budget = f"{args.timesteps:,} steps" if args.timesteps else "its tuned n_timesteps (ppo.toml)"
+    lines = [
+        "# The misspecification surface",
+        "",
+        f"PPO on each environment's proxy for {budget}, evaluated at {levels} x the budget "
+        f"({args.eval_episodes} evaluation episode(s) each, temperature 1), seeds "
+        f"{', '.join(map(str, args.seeds))}; knob settings "
+        f"{', '.join(f'{m:g}' for m in args.knob_multiples)} x the default. Each cell is the mean "
+        "over seeds of the true return normalised at its own knob setting: 0 = the uniformly "
+        "random policy, 1 = the exact true optimum (tabular model) or, where there is none, the "
+        "oracle (PPO on the true objective, same budget; not optimal, so values above 1 occur, "
+        "and n/a where the oracle did no better than random).",
+        "",
+        "## Final checkpoint, normalised true return by knob setting",
+        "",
+        markdown_table(final_by_multiple(combined)),
+    ]
+    for surface in surfaces:
+        name = env_dir_name(surface.env)
+        matrix = grid_matrix(surface.grid).reset_index()
+        matrix.columns = [surface.knob] + [f"{level:,}" for level in matrix.columns[1:]]
+        lines += [
+            "",
+            f"## {name}: knob `{surface.knob}` (default {surface.default:g})",
+            "",
+            f"Normalised by: {surface.reference}.",
+            "",
+            f"![{name} surface]({name}/heatmap.png)",
+            "",
+            "Mean normalised true return, knob setting (rows) x training steps (columns):",
+            "",
+            markdown_table(matrix),
+            "",
+            "Per knob setting, along training (`proxy_optimum_normalised`: the true return of "
+            "the exact proxy-optimal policy, normalised the same way, where unlimited pressure "
+            "on the proxy leads; tabular models only):",
+            "",
+            markdown_table(surface.per_knob),
+        ]
+    lines += [
+        "",
+        "## Runtime",
+        "",
+        f"{seconds:.0f} s (cells finished by earlier runs not included).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace]:
+    """The experiment's settings and the raw options."""
+    parser = experiment_parser(
+        __doc__,
+        [
+            "python experiments/misspecification_surface.py --quick --out /tmp/surface",
+            "python experiments/misspecification_surface.py --envs SpeedTrack --seeds 0 1 2",
+            "python experiments/misspecification_surface.py --estimate",
+        ],
+        Args(),
+    )
+    parser.add_argument(
+        "--envs",
+        nargs="+",
+        metavar="ENV",
+        help="default: all of " + ", ".join(env_dir_name(e) for e in SURFACE_ENVS),
+    )
+    options = parser.parse_args(argv)
+    args = apply_options(Args(), options, QUICK, parser)
+    if options.envs:
+        try:
+            args = replace(args, envs=tuple(resolve_envs(options.envs, SURFACE_ENVS)))
+        except ValueError as error:
+            parser.error(f"{error} (the environments with one misspecification knob)")
+    return args, options
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, options = parse_args(argv)
+    configs = plan(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if options.estimate:
+        return estimate_only(configs, args.out, args.workers)
+    started = time.perf_counter()
+    jobs = [(config, args.out / key) for key, config in configs.items()]
+    summaries = run_sweeps(jobs, args.workers, args.progress)
+    surfaces = []
+    for env_id in args.envs:
+        surface = analyse_env(args.out, env_id, knob_values(env_id, args.knob_multiples))
+        if surface is None:
+            print(f"{env_dir_name(env_id)}: no finished agent cells", file=sys.stderr)
+            continue
+        write_env_outputs(args.out, surface)
+        surfaces.append(surface)
+        print(f"{env_dir_name(env_id)}: normalised by {surface.reference}")
+        print(markdown_table(grid_matrix(surface.grid).reset_index()))
+    if not surfaces:
+        print("no environment has finished agent cells: nothing to report", file=sys.stderr)
+        return 1
+    combined = combined_grid(surfaces)
+    results.write_atomic(args.out / "surface.csv", combined.to_csv(index=False).encode())
+    text = report_text(args, surfaces, time.perf_counter() - started)
+    results.write_atomic(args.out / "report.md", text.encode())
+    print(f"Report: {args.out / 'report.md'}")
+    return exit_code(summaries)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

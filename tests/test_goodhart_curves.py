@@ -1,0 +1,226 @@
+"""experiments/goodhart_curves.py: planning, the runtime estimate, the summary and report
+from finished sweeps (made up, so no training), and a --quick smoke run (slow) that must
+summarise every environment and, run again, skip every finished cell."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.goodhart_curves import (
+    FRACTIONS,
+    QUICK,
+    Args,
+    Throughput,
+    checkpoint_levels,
+    estimate,
+    estimate_seconds,
+    main,
+    plan,
+    resolve_envs,
+    timesteps_config,
+    unsweepable_reason,
+)
+from proxygym import results
+from proxygym.config import SweepConfig
+from proxygym.training import plan_cells
+
+#: (proxy, true) return of an evaluated policy.
+Returns = tuple[float, float]
+
+
+def write_finished_sweep(
+    directory: Path,
+    config: SweepConfig,
+    agent: Callable[[int, int], Returns],
+    oracle: Returns = (0.0, 12.0),
+    random: Returns = (0.0, 0.0),
+    exact: dict[str, Returns] | None = None,
+) -> None:
+    """``directory`` as ``run_sweep(config)`` leaves it when every cell has finished, with
+    made-up returns: ``agent(seed, level)`` for the agent, one pair per baseline, and
+    ``exact`` (``{"true_optimal": ..., "proxy_optimal": ...}``) or an empty exact cell."""
+    env_kwargs = json.dumps(config.env_kwargs, sort_keys=True)
+
+    def record(policy: str, returns: Returns, level: Any = None, seed: Any = None) -> dict:
+        fields = dict.fromkeys(results.RECORD_FIELDS)
+        fields.update(env=config.env, env_kwargs=env_kwargs, algo=config.algo, axis=config.axis)
+        fields.update(policy=policy, level=level, seed=seed, step=level or 0, episodes=1)
+        fields.update(proxy_return=float(returns[0]), true_return=float(returns[1]))
+        return fields
+
+    cells = plan_cells(config)
+    for cell in cells:
+        if cell.role == "agent":
+            assert cell.seed is not None
+            records = [record("agent", agent(cell.seed, lv), lv, cell.seed) for lv in cell.levels]
+        elif cell.role == "oracle":
+            records = [record("oracle", oracle, seed=cell.seed)]
+        elif cell.role == "random":
+            records = [record("random", random)]
+        else:
+            records = [record(policy, value) for policy, value in (exact or {}).items()]
+        results.write_json_atomic(
+            results.cell_path(directory, cell.key),
+            {"cell": cell.key, "status": "ok", "records": records},
+        )
+    manifest = {"config": config.to_dict(), "cells": [cell.key for cell in cells]}
+    results.write_json_atomic(directory / results.MANIFEST, manifest)
+
+
+CHOICES = ["proxygym/BoatRace-v0", "proxygym/SpeedTrack-v0"]
+
+
+def test_checkpoints_are_the_fractions_of_the_budget() -> None:
+    assert checkpoint_levels(50_000, FRACTIONS) == [0, 3125, 6250, 12500, 25000, 50000]
+    assert checkpoint_levels(4096, (1.0, 0.5, 0.0, 0.5)) == [0, 2048, 4096]
+    with pytest.raises(ValueError, match=r"\[1.5\]"):
+        checkpoint_levels(100, (0.0, 1.5))
+
+
+def test_environments_resolve_by_id_or_name_and_unknown_ones_are_named() -> None:
+    assert resolve_envs(["boatrace", "SpeedTrack-v0", "proxygym/BoatRace-v0"], CHOICES) == [
+        "proxygym/BoatRace-v0",
+        "proxygym/SpeedTrack-v0",
+    ]
+    with pytest.raises(ValueError, match="'Cartpole'.*BoatRace, SpeedTrack"):
+        resolve_envs(["Cartpole"], CHOICES)
+
+
+def test_continuous_action_environments_are_left_out_with_the_reason() -> None:
+    assert unsweepable_reason("proxygym/BoatRace-v0") is None
+    assert "Discrete" in str(unsweepable_reason("proxygym/PendulumNoTorqueCost-v0"))
+
+
+def test_naming_an_unsweepable_environment_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--envs", "PendulumNoTorqueCost", "--out", "/nonexistent"])
+    assert "cannot sweep proxygym/PendulumNoTorqueCost-v0" in capsys.readouterr().err
+
+
+def test_full_size_plan_uses_the_tuned_budgets_and_five_seeds() -> None:
+    configs = plan(Args(envs=("proxygym/BoatRace-v0", "proxygym/RocksDiamonds-v0")))
+    boat, rocks = configs["BoatRace-v0"], configs["RocksDiamonds-v0"]
+    assert (boat.timesteps, rocks.timesteps) == (50_000, 300_000)  # agents/hyperparams/ppo.toml
+    assert boat.levels == (0, 3125, 6250, 12500, 25000, 50000)
+    assert boat.seeds == (0, 1, 2, 3, 4) and boat.baselines and boat.axis == "timesteps"
+
+
+def test_runtime_estimate_counts_agent_oracle_and_evaluations() -> None:
+    config = timesteps_config(
+        "t", "proxygym/BoatRace-v0", {}, 10_000, (0.0, 0.5, 1.0), (0, 1), eval_episodes=4
+    )
+    speed = Throughput("proxygym/BoatRace-v0", 1.0, 1000.0, 0.5)
+    # 2 seeds x (agent + oracle) x (1 s setup + 10 s training), plus
+    # (2 seeds x (3 levels + 1 oracle evaluation) + 1 random) x 4 episodes x 0.5 s.
+    assert estimate_seconds(config, speed) == pytest.approx(2 * 2 * 11 + 9 * 4 * 0.5)
+    calls: list[str] = []
+
+    def measure(env_id: str, env_kwargs: dict[str, Any]) -> Throughput:
+        calls.append(env_id)
+        return speed
+
+    table = estimate({"a": config, "b": config}, workers=2, measure=measure)
+    assert calls == ["proxygym/BoatRace-v0"]  # timed once per environment
+    assert list(table["estimated_seconds"]) == pytest.approx([31.0, 31.0])
+    assert list(table["training_steps"]) == [40_000, 40_000]
+
+
+#: Made-up mean returns (proxy, true) per checkpoint: BoatRace rises then falls (Goodhart's
+#: law), TrafficMerge rises; the baselines differ per environment.
+CURVES = {
+    "BoatRace-v0": {0: (0.0, 0.0), 2048: (20.0, 50.0), 4096: (49.0, 10.0)},
+    "TrafficMerge-v0": {0: (1.0, -6.0), 2048: (2.0, -5.0), 4096: (3.0, -4.0)},
+}
+BASELINES: dict[str, dict[str, Any]] = {
+    "BoatRace-v0": {
+        "oracle": (0.0, 60.0),
+        "random": (0.0, 0.0),
+        "exact": {"true_optimal": (44.0, 100.0), "proxy_optimal": (49.0, 0.0)},
+    },
+    "TrafficMerge-v0": {"oracle": (0.0, -2.0), "random": (0.0, -10.0), "exact": None},
+}
+
+
+def _curve(key: str) -> Callable[[int, int], Returns]:
+    """The made-up returns of ``key``'s sweep, the same for every seed."""
+    return lambda seed, level: CURVES[key][level]
+
+
+def test_summary_and_report_of_finished_sweeps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "curves"
+    for key, config in plan(replace(Args(), **QUICK)).items():
+        write_finished_sweep(out / key, config, _curve(key), **BASELINES[key])
+    assert main(["--quick", "--out", str(out)]) == 0
+    # Every cell is on disk, so nothing trains: agent, oracle, random and exact, per env.
+    assert capsys.readouterr().out.count("0 cells run, 4 already done, 0 failed") == 2
+    summary = pd.read_csv(out / "summary.csv").set_index("env")
+    boat, traffic = summary.loc["proxygym/BoatRace-v0"], summary.loc["proxygym/TrafficMerge-v0"]
+    assert boat["goodhart_point"] == 2048
+    assert boat["drop_height"] == pytest.approx((50 - 10) / (50 - 0))
+    assert boat["kendall_tau"] == pytest.approx(
+        1 / 3
+    )  # (0, 2048), (0, 4096) agree; (2048, 4096) not
+    assert (boat["final_proxy"], boat["final_true"]) == (49, 10)
+    assert (boat["oracle_true"], boat["random_true"], boat["true_optimal"]) == (60, 0, 100)
+    assert boat["final_true_score"] == pytest.approx(10 / 100)
+    assert boat["final_oracle_score"] == pytest.approx(10 / 60)
+    assert (traffic["goodhart_point"], traffic["drop_height"], traffic["kendall_tau"]) == (
+        4096,
+        0,
+        1,
+    )
+    assert math.isnan(traffic["true_optimal"]) and math.isnan(traffic["final_true_score"])
+    assert traffic["final_oracle_score"] == pytest.approx((-4 + 10) / (-2 + 10))
+    report = (out / "report.md").read_text()
+    assert "proxygym/BoatRace-v0 (`BoatRace-v0/`): Goodhart's law" in report
+    assert "proxygym/TrafficMerge-v0" in report
+
+
+@pytest.mark.slow
+def test_quick_run_summarises_every_environment_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real --quick run (trains): measured 7 s at a load average of 4 on 2 cores, 27-36 s
+    at 6.5-7.5."""
+    out = tmp_path / "curves"
+    assert main(["--quick", "--out", str(out), "--workers", "1"]) == 0
+    summary = pd.read_csv(out / "summary.csv").set_index("env")
+    assert sorted(summary.index) == sorted(QUICK["envs"])
+    finite = ["goodhart_point", "drop_height", "kendall_tau", "final_proxy", "final_true"]
+    finite += ["oracle_true", "random_true"]
+    assert np.isfinite(summary[finite].to_numpy(dtype=float)).all()
+    assert summary["kendall_tau"].between(-1, 1).all()
+    assert summary["drop_height"].between(0, 1).all()
+    assert set(summary["goodhart_point"]) <= {0, 2048, 4096}
+    # Exact references only where a tabular model exists: BoatRace's true optimum is
+    # 100 (a clockwise lap every 8 steps); TrafficMerge has none.
+    assert summary.loc["proxygym/BoatRace-v0", "true_optimal"] == 100
+    assert math.isnan(summary.loc["proxygym/TrafficMerge-v0", "true_optimal"])
+    assert math.isnan(summary.loc["proxygym/TrafficMerge-v0", "final_true_score"])
+    # TrafficMerge's true objective is negative per step: an agent never scores above 0.
+    assert summary.loc["proxygym/TrafficMerge-v0", "final_true"] < 0
+    report = (out / "report.md").read_text()
+    for env_id in QUICK["envs"]:
+        assert env_id in report
+        directory = out / env_id.split("/")[1]
+        assert results.status(directory)["missing"] == []  # a whole sweep, per environment
+    cells = sorted(out.glob("*/cells/*.json"))
+    stamps = [path.stat().st_mtime_ns for path in cells]
+    capsys.readouterr()
+
+    assert main(["--quick", "--out", str(out), "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("0 cells run") == len(QUICK["envs"])
+    assert [path.stat().st_mtime_ns for path in cells] == stamps
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv").set_index("env"), summary)
