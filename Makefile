@@ -14,7 +14,7 @@ TORCH_PIP_ARGS ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.proxygym-installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench docs lint clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/env_speed.py
 
+# The API reference (mkdocs + mkdocstrings) into site/; needs no network.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
+
 lint: $(STAMP)
-	$(PY) -m ruff check proxygym envs agents tests benchmarks
+	$(PY) -m ruff check proxygym envs agents tests benchmarks experiments tools docs/tutorial.ipynb
 	$(PY) -m mypy proxygym envs agents
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output site

@@ -99,7 +99,8 @@ def goodhart_curve(frame: pd.DataFrame, metrics: GoodhartMetrics | None = None) 
             )
         _style_x(ax, metrics.axis, levels)
         ax.set_ylabel("return")
-        ax.set_title(f"Goodhart curve ({metrics.n_seeds} seeds, 95% CI)")
+        seeds = "1 seed" if metrics.n_seeds == 1 else f"{metrics.n_seeds} seeds"
+        ax.set_title(f"Goodhart curve ({seeds}, 95% CI)")
         ax.legend(loc="best")
     return fig
 
