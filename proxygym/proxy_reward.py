@@ -221,7 +221,7 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         # be the last action; the contract wants invalid actions refused. Only
         # discrete spaces are checked: Box envs clip out-of-range actions themselves.
         space = self.action_space
-        if isinstance(space, gym.spaces.Discrete) and not space.contains(action):
+        if isinstance(space, gym.spaces.Discrete) and not _in_discrete(space, action):
             raise ValueError(f"invalid action {action!r}: expected an integer in {space}")
         observation, reward, terminated, truncated, info = self.env.step(action)
         transition = Transition(
@@ -257,3 +257,14 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             terms = {self.terms[position].name: values[position] for position, _ in weights}
             raise ValueError(f"the {role} reward is not finite on this step; its terms: {terms}")
         return total
+
+
+def _in_discrete(space: gym.spaces.Discrete, action: Any) -> bool:
+    """``space.contains(action)``, with a fast path for the ints agents pass.
+
+    ``Discrete.contains`` costs a few microseconds, a noticeable share of a
+    cheap environment's step; Python and numpy int64 actions skip it.
+    """
+    if type(action) is int or type(action) is np.int64:
+        return bool(space.start <= action < space.start + space.n)
+    return space.contains(action)

@@ -334,3 +334,14 @@ def test_examples_remake_from_their_spec(env_id: str) -> None:
     remade.reset(seed=0)
     assert remade.unwrapped.spec.id == env_id
     assert set(remade.step(remade.action_space.sample())[4]) >= set(proxygym.INFO_KEYS)
+
+
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), gym.spaces.Discrete(4, start=-2)])
+def test_fast_discrete_check_agrees_with_gymnasium(space: gym.spaces.Discrete) -> None:
+    from proxygym.proxy_reward import _in_discrete
+
+    candidates: list[object] = [True, 1.0, np.array(1), np.array([1]), "1", None]
+    for value in range(-4, 6):
+        candidates += [value, np.int64(value), np.int32(value), np.array(value)]
+    for action in candidates:
+        assert _in_discrete(space, action) == space.contains(action), repr(action)
