@@ -39,6 +39,13 @@ def test_wilson_interval_matches_hand_computed_values() -> None:
     np.testing.assert_allclose(high, [0.2775, 0.7634, 1.0], atol=1e-4)
     empty_low, empty_high = wilson_interval(0, 0)
     assert math.isnan(float(empty_low)) and math.isnan(float(empty_high))
+    # Every interval holds its own proportion exactly, 0 of n and n of n included
+    # (rounding used to leave the lower end of 0 of 5 a hair above 0).
+    for n in range(1, 60):
+        k = np.arange(n + 1)
+        low, high = wilson_interval(k, np.full(n + 1, n))
+        assert np.all(low <= k / n) and np.all(k / n <= high), n
+        assert low[0] == 0.0 and high[-1] == 1.0
     with pytest.raises(ValueError, match="successes <= trials"):
         wilson_interval(3, 2)
     with pytest.raises(ValueError, match="confidence"):

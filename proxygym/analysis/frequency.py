@@ -42,8 +42,10 @@ def wilson_interval(
         p = k / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), math.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), math.nan)
+        # The interval holds p exactly: at 0 of n (or n of n) rounding leaves
+        # centre - half a hair above 0 (below 1), which would put p outside it.
+        low = np.where(n > 0, np.clip(np.minimum(centre - half, p), 0.0, 1.0), math.nan)
+        high = np.where(n > 0, np.clip(np.maximum(centre + half, p), 0.0, 1.0), math.nan)
     return low, high
 
 
