@@ -110,10 +110,7 @@ def evaluate(env_id: str, policy: Policy, episodes: int) -> tuple[float, float]:
 def references(env_id: str, episodes: int) -> tuple[float, float, str]:
     """(proxy-optimal return, random policy's proxy return, how the optimum was found)."""
     env = gym.make(env_id).unwrapped
-    try:
-        model = env.tabular_model()
-    except (AttributeError, NotImplementedError):
-        model = None
+    model = tabular.model_of(env)
     if model is not None:
         optimum = tabular.evaluate(model, tabular.solve(model, "proxy")).proxy_return
         shape = (model.horizon, model.n_states, model.n_actions)

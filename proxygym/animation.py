@@ -37,7 +37,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from proxygym import results
-from proxygym.tabular import Evaluation, Objective, TabularModel, TabularPolicy, evaluate, solve
+from proxygym.tabular import (
+    Evaluation,
+    Objective,
+    TabularModel,
+    TabularPolicy,
+    model_of,
+    optimal_returns,
+    solve,
+)
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -142,13 +150,11 @@ def exact_optima(env: gym.Env[Any, Any]) -> dict[str, Evaluation] | None:
     Keys ``"proxy-optimal"`` and ``"true-optimal"``; each value holds both
     expected returns (ties between optimal actions split evenly).
     """
-    try:
-        model = env.unwrapped.tabular_model()  # type: ignore[attr-defined]
-    except (AttributeError, NotImplementedError):
+    model = model_of(env)
+    if model is None:
         return None
     return {
-        f"{objective}-optimal": evaluate(model, solve(model, objective))
-        for objective in ("proxy", "true")
+        f"{objective}-optimal": returns for objective, returns in optimal_returns(model).items()
     }
 
 

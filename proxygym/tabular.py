@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -220,6 +220,19 @@ def evaluate(model: TabularModel, policy: TabularPolicy) -> Evaluation:
         proxy_return += float((flow * model.proxy_rewards).sum())
         true_return += float((flow * model.true_rewards).sum())
     return Evaluation(proxy_return=proxy_return, true_return=true_return)
+
+
+def model_of(env: Any) -> TabularModel | None:
+    """``env.unwrapped.tabular_model()``, or None for an environment that has none."""
+    try:
+        return env.unwrapped.tabular_model()  # type: ignore[no-any-return]
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def optimal_returns(model: TabularModel) -> dict[Objective, Evaluation]:
+    """Exact returns of the proxy-optimal and the true-optimal policy (ties split evenly)."""
+    return {objective: evaluate(model, solve(model, objective)) for objective in ("proxy", "true")}
 
 
 def kl_from_reference(

@@ -50,7 +50,7 @@ from proxygym.config import SweepConfig
 from proxygym.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
 from proxygym.pressure import DEFAULT_DEPTH, DEFAULT_WIDTH, net_arch
 from proxygym.registry import import_modules
-from proxygym.tabular import evaluate, solve
+from proxygym.tabular import model_of, optimal_returns
 
 #: Reset seeds of evaluation episodes start here (plus 1000 x the run's seed);
 #: best-of-n selection uses a disjoint held-out range.
@@ -364,14 +364,11 @@ class _CellRunner:
         self.record(level, "random", 0, evaluation)
 
     def run_exact(self) -> None:
-        env = gym.make(self.config.env, **self.env_kwargs).unwrapped
-        try:
-            model = env.tabular_model()  # type: ignore[attr-defined]
-        except (AttributeError, NotImplementedError):
+        model = model_of(gym.make(self.config.env, **self.env_kwargs))
+        if model is None:
             return  # no exact references for this environment: an empty, finished cell
         level = self.cell.levels[0] if self.cell.levels else None
-        for objective in ("proxy", "true"):
-            returns = evaluate(model, solve(model, objective))
+        for objective, returns in optimal_returns(model).items():
             evaluation = EvalResult(returns.proxy_return, returns.true_return, 0.0, 0.0, 0, None)
             self.record(level, f"{objective}_optimal", 0, evaluation)
 

@@ -229,3 +229,15 @@ def test_models_only_where_the_state_space_allows() -> None:
     ]:
         with pytest.raises(NotImplementedError, match="no tabular model"):
             model_of(env_id, **kwargs)
+
+
+def test_model_of_and_optimal_returns() -> None:
+    from proxygym.tabular import model_of, optimal_returns
+
+    assert model_of(gym.make("proxygym/TomatoWatering-v0")) is None  # no tabular model
+    assert model_of(gym.make("proxygym/RocksDiamonds-v0", level=0)) is None  # too large
+    model = model_of(gym.make("proxygym/AbsentSupervisor-v0", supervisor=False))
+    assert model is not None
+    optima = optimal_returns(model)
+    assert (optima["proxy"].proxy_return, optima["proxy"].true_return) == (47.0, 17.0)
+    assert (optima["true"].proxy_return, optima["true"].true_return) == (41.0, 41.0)
