@@ -6,10 +6,13 @@ for the tests that import them from here.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pytest
+from PIL import Image
 
 import proxygym
 from proxygym.core import ProxyEnv
@@ -20,6 +23,7 @@ __all__ = [
     "ALL_IDS",
     "CONFIGS",
     "config_id",
+    "gif_frames",
     "is_proxy_env",
     "play",
     "random_action",
@@ -88,3 +92,13 @@ def play(env: gym.Env, actions: list[int]) -> tuple[list[tuple[Any, ...]], list[
         steps.append((reward, info["true_reward"], terminated, truncated))
         states.append(game.state)
     return steps, states
+
+
+def gif_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a GIF, as RGB arrays."""
+    with Image.open(path) as image:
+        frames = []
+        for index in range(image.n_frames):
+            image.seek(index)
+            frames.append(np.asarray(image.convert("RGB")))
+    return frames

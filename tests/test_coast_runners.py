@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from experiments.coast_runners import (
     Args,
@@ -20,6 +19,7 @@ from experiments.coast_runners import (
     sweep_config,
 )
 from proxygym import results
+from tests.conftest import gif_frames
 
 BOAT = "proxygym/BoatRace-v0"
 LAGOON = "proxygym/LagoonRace-v0"
@@ -78,15 +78,6 @@ def test_summary_compares_the_last_checkpoint_with_the_references() -> None:
     assert row["gaming_seeds"] == 2 and row["oracle_true_score"] == 1.0
     # The highest proxy return at the end is a tie: the lower seed is shown.
     assert most_optimised_seed(frame) == 0
-
-
-def gif_frames(path: Path) -> list[np.ndarray]:
-    with Image.open(path) as image:
-        frames = []
-        for index in range(image.n_frames):
-            image.seek(index)
-            frames.append(np.asarray(image.convert("RGB")))
-    return frames
 
 
 @pytest.mark.slow

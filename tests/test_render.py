@@ -19,19 +19,10 @@ from proxygym.animation import (
     save_gif,
 )
 from proxygym.cli import main
+from tests.conftest import gif_frames
 
 BOAT = "proxygym/BoatRace-v0"
 LAGOON = "proxygym/LagoonRace-v0"
-
-
-def gif_frames(path: Path) -> list[np.ndarray]:
-    """Every frame of a GIF, as RGB arrays."""
-    with Image.open(path) as image:
-        frames = []
-        for index in range(image.n_frames):
-            image.seek(index)
-            frames.append(np.asarray(image.convert("RGB")))
-    return frames
 
 
 def test_exact_policies_replay_the_known_returns() -> None:
