@@ -432,13 +432,13 @@ def report_text(
     if left_out:
         lines += ["", "## Not swept", ""]
         lines += [f"- {env_id}: {reason}" for env_id, reason in left_out.items()]
-    lines += [
-        "",
-        "## Runtime",
-        "",
-        f"{seconds:.0f} s (cells finished by earlier runs not included).",
-    ]
+    lines += runtime_section(seconds)
     return "\n".join(lines) + "\n"
+
+
+def runtime_section(seconds: float) -> list[str]:
+    """The report's closing Runtime section (shared with the misspecification surface)."""
+    return ["", "## Runtime", "", f"{seconds:.0f} s (cells finished by earlier runs not included)."]
 
 
 # -- command line -----------------------------------------------------------------------------

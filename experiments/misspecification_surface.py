@@ -55,6 +55,7 @@ from experiments.goodhart_curves import (  # noqa: E402
     experiment_parser,
     resolve_envs,
     run_sweeps,
+    runtime_section,
     timesteps_config,
     tuned_budget,
 )
@@ -292,12 +293,7 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float) -> str:
             "",
             markdown_table(surface.per_knob),
         ]
-    lines += [
-        "",
-        "## Runtime",
-        "",
-        f"{seconds:.0f} s (cells finished by earlier runs not included).",
-    ]
+    lines += runtime_section(seconds)
     return "\n".join(lines) + "\n"
 
 
