@@ -159,8 +159,9 @@ def timesteps_config(
     fractions: Sequence[float],
     seeds: Sequence[int],
     eval_episodes: int,
+    baselines: bool | list[str] = True,
 ) -> SweepConfig:
-    """A PPO sweep of ``env_id`` along training, with every baseline."""
+    """A PPO sweep of ``env_id`` along training, with every baseline unless ``baselines`` says."""
     return SweepConfig.from_dict(
         {
             "name": name,
@@ -170,7 +171,7 @@ def timesteps_config(
             "timesteps": budget,
             "seeds": list(seeds),
             "eval_episodes": eval_episodes,
-            "baselines": True,
+            "baselines": baselines,
             "pressure": {"axis": "timesteps", "levels": checkpoint_levels(budget, fractions)},
         },
         source=name,
@@ -274,14 +275,17 @@ def warm_up(env_id: str) -> None:
 def estimate_seconds(config: SweepConfig, throughput: Throughput) -> float:
     """Single-core seconds of every cell of ``config`` (agents, oracles, random policy).
 
-    Each seed trains twice (agent and oracle) for the budget; the agent is
-    evaluated at every level, the oracle once, the random policy once. Exact
-    references take well under a second and are left out.
+    Each seed trains once for the budget, and once more for the oracle when
+    the config runs one; the agent is evaluated at every level, the oracle
+    once, the random policy once. Exact references take well under a second
+    and are left out.
     """
+    kinds = config.baseline_kinds
     per_run = throughput.setup_seconds + config.timesteps / throughput.steps_per_second
-    evaluations = len(config.seeds) * (len(config.levels) + 1) + 1
+    runs_per_seed = 2 if "oracle" in kinds else 1
+    evaluations = len(config.seeds) * (len(config.levels) + runs_per_seed - 1) + ("random" in kinds)
     return (
-        2 * len(config.seeds) * per_run
+        runs_per_seed * len(config.seeds) * per_run
         + evaluations * config.eval_episodes * throughput.seconds_per_episode
     )
 

@@ -5,7 +5,10 @@ one misspecification knob, a float where 0 makes the proxy a positive affine
 transform of the true objective), a grid of knob settings (0, 0.5, 1, 1.5
 and 2 x the default) by training checkpoints (0, 1/8, 1/4, 1/2 and 1 x PPO's
 tuned budget): one PPO sweep along the ``timesteps`` axis per (environment,
-knob setting), with ``env_kwargs = {knob: value}`` and every baseline.
+knob setting), with ``env_kwargs = {knob: value}`` and every baseline. Where
+the knob changes only the proxy (CobraBounty, LagoonRace, TrafficMerge), the
+oracle is the same policy at every setting, so only the default setting's
+sweep trains it and the others share it (:data:`SHARED_ORACLE_ENVS`).
 
 Each cell of the grid is the mean over seeds of the agent's true return,
 normalised at its own knob setting: 0 is the uniformly random policy, 1 the
@@ -21,8 +24,9 @@ cell of every environment) and ``OUT/report.md``.
 Size and runtime on 2 cores: ``--quick`` (SpeedTrack and TrafficMerge, knob 0
 and 2 x default, 1 seed, 4,096 steps, 1 worker) took 47 s (23 s of CPU) while
 other jobs kept the load average near 6. The full size (7 environments x 5
-knob settings x 3 seeds x agent and oracle: 22.5 M training steps) is
-estimated at about 3.0 h with ``--workers 2`` on otherwise idle cores
+knob settings x 3 seeds; agents and oracles, the three shared oracles
+trained once: 18.3 M training steps) is estimated at about 2.2 h with
+``--workers 2`` on otherwise idle cores
 (``--estimate``; per environment in experiments/misspecification_surface.md).
 
     python experiments/misspecification_surface.py --out runs/misspecification_surface
@@ -83,6 +87,15 @@ SURFACE_ENVS: tuple[str, ...] = (
     "proxygym/TrafficMerge-v0",
     "proxygym/Pandemic-v0",
 )
+#: Environments whose knob changes only the proxy: dynamics, observations and true
+#: reward are the same at every knob setting (tests/test_misspecification_surface.py
+#: checks it), so the oracle, trained on the true objective, is the same policy at
+#: every setting. It is trained once, in the sweep at the default setting (or the
+#: lowest setting swept, if the default is not), and shared by the other settings,
+#: whose sweeps run only the random policy and the exact optima.
+SHARED_ORACLE_ENVS: frozenset[str] = frozenset(
+    {"proxygym/CobraBounty-v0", "proxygym/LagoonRace-v0", "proxygym/TrafficMerge-v0"}
+)
 #: Short names of the normalisation references, for figure titles.
 REFERENCE_SHORT = {EXACT: "exact optimum", ORACLE: "oracle"}
 
@@ -141,12 +154,26 @@ def sweep_key(env_id: str, knob: str, value: float) -> str:
     return f"{env_dir_name(env_id)}/{knob}={value:g}"
 
 
+def oracle_value(env_id: str, values: list[float]) -> float | None:
+    """The knob setting whose sweep trains the oracle shared by every setting.
+
+    None when the oracle is not shared (:data:`SHARED_ORACLE_ENVS`): each
+    sweep then trains its own.
+    """
+    if env_id not in SHARED_ORACLE_ENVS:
+        return None
+    _, default = knob_of(env_id)
+    return default if default in values else min(values)
+
+
 def plan(args: Args) -> dict[str, SweepConfig]:
     """Every (environment, knob setting) sweep, keyed by its directory under OUT."""
     configs = {}
     for env_id in args.envs:
         knob, _ = knob_of(env_id)
-        for value in knob_values(env_id, args.knob_multiples):
+        values = knob_values(env_id, args.knob_multiples)
+        shared = oracle_value(env_id, values)
+        for value in values:
             key = sweep_key(env_id, knob, value)
             configs[key] = timesteps_config(
                 f"misspecification_surface_{key.replace('/', '_')}",
@@ -156,8 +183,24 @@ def plan(args: Args) -> dict[str, SweepConfig]:
                 args.fractions,
                 args.seeds,
                 args.eval_episodes,
+                True if shared is None or value == shared else ["random", "exact"],
             )
     return configs
+
+
+def with_shared_oracle(frames: dict[float, pd.DataFrame], source: float) -> None:
+    """Copy the oracle records of ``frames[source]`` into every other frame lacking them.
+
+    The copies carry the receiving sweep's ``env_kwargs``, so that the oracle
+    normalises that knob setting (:func:`proxygym.analysis.surface.oracle_scores`).
+    """
+    oracle = frames[source][frames[source]["policy"] == "oracle"]
+    for value, frame in frames.items():
+        if value == source or (frame["policy"] == "oracle").any() or oracle.empty:
+            continue
+        own_kwargs = frame["env_kwargs"].iloc[0]
+        copies = oracle.assign(env_kwargs=[own_kwargs] * len(oracle))
+        frames[value] = pd.concat([frame, copies], ignore_index=True)
 
 
 # -- analysis, figures and report -------------------------------------------------------------
@@ -188,6 +231,9 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
             frames[value] = frame
     if not frames:
         return None
+    shared = oracle_value(env_id, values)
+    if shared is not None and shared in frames:
+        with_shared_oracle(frames, shared)
     grid = surface_grid(frames)
     final = grid[grid["level"] == grid["level"].max()].set_index("knob")["normalised_true"]
     rows = []

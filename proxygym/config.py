@@ -13,8 +13,10 @@ Example (``experiments/boat_race_timesteps.toml``)::
     axis = "timesteps"
     levels = [0, 10_000, 20_000, 50_000]
 
-Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true:
-also run the oracle, the random policy and the exact optima),
+Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true,
+the default: also run the oracle, the random policy and the exact optima;
+false: none of them; or a list of the ones to run, e.g. ``["random",
+"exact"]`` to skip training the oracle where the exact optima suffice),
 ``eval_temperature`` (softmax temperature of evaluations: 1 samples the
 trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
 ``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``,
@@ -69,6 +71,8 @@ OPTIONAL = (
 )
 PRESSURE_KEYS = ("axis", "levels")
 MITIGATION_KEYS = ("kl_penalty", "early_stopping")
+#: The references a sweep can record beside its agents (see :mod:`proxygym.training`).
+BASELINE_KINDS = ("oracle", "random", "exact")
 EARLY_STOPPING_KEYS = (
     "check_every",
     "episodes_per_check",
@@ -96,7 +100,8 @@ class SweepConfig:
     eval_episodes: int
     axis: str
     levels: tuple[Any, ...]
-    baselines: bool = True
+    #: True (every kind of :data:`BASELINE_KINDS`), False (none), or the kinds to run.
+    baselines: bool | tuple[str, ...] = True
     eval_temperature: float = 1.0
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     mitigation: dict[str, Any] = field(default_factory=dict)
@@ -108,10 +113,19 @@ class SweepConfig:
     def pressure(self) -> PressureAxis:
         return get_axis(self.axis, self.env)
 
+    @property
+    def baseline_kinds(self) -> tuple[str, ...]:
+        """The references this sweep records, in :data:`BASELINE_KINDS` order."""
+        if isinstance(self.baselines, bool):
+            return BASELINE_KINDS if self.baselines else ()
+        return self.baselines
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["seeds"] = list(self.seeds)
         data["levels"] = list(self.levels)
+        if not isinstance(self.baselines, bool):
+            data["baselines"] = list(self.baselines)
         if not self.mitigation:
             # Sweeps written before mitigations existed stay resumable.
             del data["mitigation"]
@@ -221,9 +235,7 @@ class SweepConfig:
         hyperparameters = merge_hyperparameters(load_hyperparameters(algo, env), overrides)
         hyperparameters.pop("n_timesteps", None)  # the sweep's own `timesteps` is the budget
 
-        baselines = data.get("baselines", True)
-        if not isinstance(baselines, bool):
-            raise fail("baselines", f"must be true or false, got {baselines!r}")
+        baselines = _baselines(data.get("baselines", True), fail)
         eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
         eval_temperature = _non_negative_number(eval_temperature, fail, "eval_temperature")
         mitigation = _mitigation(data.get("mitigation", {}), algo, fail)
@@ -246,6 +258,29 @@ class SweepConfig:
             mitigation=mitigation,
             modules=tuple(modules),
         )
+
+
+def _baselines(value: Any, fail: Any) -> bool | tuple[str, ...]:
+    """``baselines`` as given (true or false), or its list of kinds in canonical order.
+
+    A list naming every kind is the same sweep as ``true`` and an empty list
+    the same as ``false``, so both are stored as the boolean: the stored
+    config decides whether a rerun may resume a directory.
+    """
+    if isinstance(value, bool):
+        return value
+    expected = f"true, false or a list of {list(BASELINE_KINDS)}"
+    if not isinstance(value, list):
+        raise fail("baselines", f"must be {expected}, got {value!r}")
+    for kind in value:
+        if kind not in BASELINE_KINDS:
+            raise fail("baselines", f"names an unknown baseline {kind!r}; expected {expected}")
+    if len(set(value)) != len(value):
+        raise fail("baselines", f"names a baseline twice: {value!r}")
+    kinds = tuple(kind for kind in BASELINE_KINDS if kind in value)
+    if kinds == BASELINE_KINDS or not kinds:
+        return bool(kinds)
+    return kinds
 
 
 def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:

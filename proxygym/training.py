@@ -16,6 +16,8 @@ Cells of a sweep (see :func:`plan_cells`):
 - ``exact``: the exact proxy-optimal and true-optimal returns, where the
   environment has a tabular model.
 
+The config's ``baselines`` chooses which of the last three a sweep runs (all by default).
+
 The config's ``[mitigation]`` table adds callbacks to the agents trained on the
 proxy (never to the oracle): :class:`~proxygym.agents.KLPenalty` and
 :class:`~proxygym.agents.TrueLabelEarlyStopping`. Every record carries
@@ -101,7 +103,8 @@ def plan_cells(config: SweepConfig) -> list[Cell]:
                         (level,),
                     )
                 )
-    if not config.baselines:
+    kinds = config.baseline_kinds
+    if not kinds:
         return cells
     # Environment axes change the environment, so each level needs its own references.
     env_levels: list[tuple[str, tuple[Any, ...]]] = (
@@ -110,10 +113,13 @@ def plan_cells(config: SweepConfig) -> list[Cell]:
         else [("", ())]
     )
     for tag, levels in env_levels:
-        for seed in config.seeds:
-            cells.append(Cell(f"oracle{tag}-seed{seed}", "oracle", seed, levels))
-        cells.append(Cell(f"random{tag}", "random", None, levels))
-        cells.append(Cell(f"exact{tag}", "exact", None, levels))
+        if "oracle" in kinds:
+            for seed in config.seeds:
+                cells.append(Cell(f"oracle{tag}-seed{seed}", "oracle", seed, levels))
+        if "random" in kinds:
+            cells.append(Cell(f"random{tag}", "random", None, levels))
+        if "exact" in kinds:
+            cells.append(Cell(f"exact{tag}", "exact", None, levels))
     return cells
 
 

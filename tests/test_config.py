@@ -12,6 +12,7 @@ import pytest
 from proxygym import results
 from proxygym.cli import main
 from proxygym.config import ConfigError, load_config
+from proxygym.training import plan_cells
 from tests.sweep_helpers import TINY, write_toml
 
 
@@ -37,6 +38,8 @@ def with_changes(**changes: Any) -> dict[str, Any]:
         (with_changes(eval_episodes=-2), "'eval_episodes'"),
         (with_changes(eval_temperature=-1.0), "'eval_temperature'"),
         (with_changes(baselines="yes"), "'baselines'"),
+        (with_changes(baselines=["random", "oracles"]), "unknown baseline 'oracles'"),
+        (with_changes(baselines=["exact", "exact"]), "'baselines' names a baseline twice"),
         (with_changes(pressure={"axis": "timesteps"}), "'pressure.levels' is missing"),
         (with_changes(pressure={"levels": [1]}), "'pressure.axis' is missing"),
         (with_changes(pressure={"axis": "timesteps", "levels": [1], "step": 2}), "'pressure.step'"),
@@ -154,6 +157,29 @@ def test_modules_must_import(tmp_path: Path) -> None:
     path = write_toml(tmp_path / "bad2.toml", {**TINY, "modules": "mine_envs"})
     with pytest.raises(ConfigError, match="'modules' must be a list"):
         load_config(path)
+
+
+def test_baselines_list_chooses_the_reference_cells(tmp_path: Path) -> None:
+    def keys(baselines: Any) -> list[str]:
+        config = load_config(write_toml(tmp_path / "c.toml", {**TINY, "baselines": baselines}))
+        return [cell.key for cell in plan_cells(config) if cell.role != "agent"]
+
+    oracles = ["oracle-seed0", "oracle-seed1"]
+    assert keys(True) == [*oracles, "random", "exact"]
+    assert keys(False) == []
+    assert keys(["exact", "random"]) == ["random", "exact"]
+    assert keys(["oracle"]) == oracles
+    # A list of every kind is `true` and an empty list `false`: same stored config, so a
+    # directory written with one resumes with the other.
+    for given, same in ((["random", "exact", "oracle"], True), ([], False)):
+        stored = load_config(write_toml(tmp_path / "l.toml", {**TINY, "baselines": given}))
+        plain = load_config(write_toml(tmp_path / "b.toml", {**TINY, "baselines": same}))
+        assert stored.canonical().replace('"l"', '"b"') == plain.canonical()
+    partial = {**TINY, "baselines": ["exact", "random"]}
+    assert load_config(write_toml(tmp_path / "p.toml", partial)).to_dict()["baselines"] == [
+        "random",
+        "exact",
+    ]
 
 
 def test_no_modules_leaves_the_stored_config_as_before(tmp_path: Path) -> None:

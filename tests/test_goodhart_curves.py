@@ -122,6 +122,11 @@ def test_runtime_estimate_counts_agent_oracle_and_evaluations() -> None:
     # 2 seeds x (agent + oracle) x (1 s setup + 10 s training), plus
     # (2 seeds x (3 levels + 1 oracle evaluation) + 1 random) x 4 episodes x 0.5 s.
     assert estimate_seconds(config, speed) == pytest.approx(2 * 2 * 11 + 9 * 4 * 0.5)
+    no_oracle = timesteps_config(
+        "t", "proxygym/BoatRace-v0", {}, 10_000, (0.0, 0.5, 1.0), (0, 1), 4, ["random", "exact"]
+    )
+    # Without the oracle: 2 seeds x 11 s, and (2 x 3 levels + 1 random) x 4 episodes x 0.5 s.
+    assert estimate_seconds(no_oracle, speed) == pytest.approx(2 * 11 + 7 * 4 * 0.5)
     calls: list[str] = []
 
     def measure(env_id: str, env_kwargs: dict[str, Any]) -> Throughput:

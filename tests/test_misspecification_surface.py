@@ -18,6 +18,7 @@ import pytest
 from experiments.goodhart_curves import timesteps_config
 from experiments.misspecification_surface import (
     QUICK,
+    SHARED_ORACLE_ENVS,
     SURFACE_ENVS,
     Args,
     knob_of,
@@ -38,6 +39,8 @@ from proxygym.analysis.surface import (
     sweep_summary,
 )
 from proxygym.plots_surface import surface_heatmap
+from proxygym.tabular import model_of
+from proxygym.wrappers import TrueObjective
 from tests.test_goodhart_curves import write_finished_sweep
 
 LEVELS = (0, 100, 200)
@@ -147,6 +150,68 @@ def test_full_size_plan_is_five_knob_settings_per_environment() -> None:
     assert config.levels == (0, 12500, 25000, 50000, 100000) and config.seeds == (0, 1, 2)
 
 
+def test_shared_oracle_only_where_the_knob_changes_only_the_proxy() -> None:
+    """The oracle sees the true objective: where the knob leaves dynamics, observations and
+    true rewards alone, one oracle serves every setting. Checked exactly on the tabular
+    models, and on seeded random rollouts through TrueObjective (observations too)."""
+    for env_id in SHARED_ORACLE_ENVS:
+        knob, _ = knob_of(env_id)
+        values = knob_values(env_id, Args.knob_multiples)
+        models = [model_of(gym.make(env_id, **{knob: value})) for value in values]
+        for model in models[1:]:
+            if model is None:
+                assert models[0] is None, env_id
+                continue
+            assert models[0] is not None and model.states == models[0].states, env_id
+            for field in ("initial", "next_states", "probs", "true_rewards", "terminal"):
+                np.testing.assert_array_equal(
+                    getattr(model, field), getattr(models[0], field), err_msg=env_id
+                )
+        rollouts = [_true_rollout(env_id, {knob: value}) for value in values]
+        assert all(rollout == rollouts[0] for rollout in rollouts[1:]), env_id
+    # The knob of every other surface environment does change what the oracle trains on.
+    for env_id in sorted(set(SURFACE_ENVS) - SHARED_ORACLE_ENVS):
+        knob, default = knob_of(env_id)
+        assert _true_rollout(env_id, {knob: 0.0}) != _true_rollout(env_id, {knob: 2 * default})
+
+
+def _true_rollout(env_id: str, env_kwargs: dict[str, Any], steps: int = 1500) -> list[Any]:
+    """Observations, true rewards and episode ends of seeded random actions (TrueObjective)."""
+    env = TrueObjective(gym.make(env_id, **env_kwargs))
+    rng = np.random.default_rng(7)
+    observation, _ = env.reset(seed=11)
+    trajectory: list[Any] = [observation.tobytes()]
+    for _ in range(steps):
+        observation, reward, terminated, truncated, _ = env.step(
+            int(rng.integers(env.action_space.n))
+        )
+        trajectory.append((observation.tobytes(), reward, terminated, truncated))
+        if terminated or truncated:
+            observation, _ = env.reset()
+            trajectory.append(observation.tobytes())
+    return trajectory
+
+
+def test_full_size_plan_trains_a_shared_oracle_once() -> None:
+    configs = plan(Args(envs=("proxygym/LagoonRace-v0",)))
+    kinds = {key: config.baseline_kinds for key, config in configs.items()}
+    assert kinds == {
+        f"LagoonRace-v0/target_value={v:g}": (
+            ("oracle", "random", "exact") if v == 1 else ("random", "exact")
+        )
+        for v in (0, 0.5, 1, 1.5, 2)
+    }
+    # Without the default among the settings, the lowest one trains it.
+    quick = plan(replace(Args(), **QUICK))
+    assert quick["TrafficMerge-v0/misspecification=0"].baseline_kinds == (
+        "oracle",
+        "random",
+        "exact",
+    )
+    assert quick["TrafficMerge-v0/misspecification=8"].baseline_kinds == ("random", "exact")
+    assert quick["SpeedTrack-v0/harshness=6"].baseline_kinds == ("oracle", "random", "exact")
+
+
 def test_an_environment_without_a_knob_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--envs", "BoatRace", "--out", "/nonexistent"])
@@ -193,7 +258,10 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
         returns = _made_up_returns(config.env, knob)
         write_finished_sweep(out / key, config, returns, **MADE_UP_BASELINES[config.env])
     assert main(["--quick", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.count("0 cells run, 4 already done, 0 failed") == 4
+    printed = capsys.readouterr().out
+    assert printed.count("0 cells run, 4 already done, 0 failed") == 3
+    # TrafficMerge at 8 shares the oracle trained at 0: its sweep has no oracle cell.
+    assert printed.count("0 cells run, 3 already done, 0 failed") == 1
     combined = pd.read_csv(out / "surface.csv")
     speed = grid_matrix(combined[combined["env"] == "proxygym/SpeedTrack-v0"])
     assert list(speed.index) == [0.0, 6.0] and list(speed.columns) == [0, 2048, 4096]
@@ -256,7 +324,8 @@ def test_quick_run_writes_the_grids_and_resumes(
         assert env_id.split("/")[1] in report
     assert EXACT in report and ORACLE in report
     cells = sorted(out.glob("*/*/cells/*.json"))
-    assert len(cells) == 2 * 2 * 4  # envs x knob settings x (agent, oracle, random, exact)
+    # envs x knob settings x (agent, oracle, random, exact), less TrafficMerge's shared oracle.
+    assert len(cells) == 2 * 2 * 4 - 1
     stamps = [path.stat().st_mtime_ns for path in cells]
     capsys.readouterr()
 
