@@ -47,14 +47,14 @@ import gymnasium as gym
 import pandas as pd
 
 import proxygym
-from proxygym import results
+from proxygym import results, sweep
 from proxygym.agents import load_hyperparameters, make_agent
 from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.analysis.surface import SUMMARY_BOOTSTRAP, sweep_summary
 from proxygym.config import SweepConfig
 from proxygym.evaluation import evaluate_policy, policy_logits
 from proxygym.report import markdown_table, verdict, write_report
-from proxygym.sweep import SweepSummary, run_sweep
+from proxygym.sweep import SweepSummary
 from proxygym.threads import one_torch_thread
 
 if TYPE_CHECKING:
@@ -197,23 +197,26 @@ def plan(args: Args) -> dict[str, SweepConfig]:
 def run_sweeps(
     jobs: Sequence[tuple[SweepConfig, Path]], workers: int, progress: bool = False
 ) -> list[SweepSummary]:
-    """Run (or resume) each sweep in turn, printing one line before and after each."""
-    summaries = []
+    """Run (or resume) every sweep through one pool of workers, with a line per sweep.
+
+    One pool for all sweeps (:func:`proxygym.sweep.run_sweeps`): no worker
+    idles at the end of a sweep with an odd number of runs left.
+    """
     for index, (config, out) in enumerate(jobs, start=1):
         print(
             f"[{index}/{len(jobs)}] {config.env} {config.env_kwargs or ''} "
             f"{config.timesteps:,} steps x {len(config.seeds)} seeds -> {out}",
             flush=True,
         )
-        summary = run_sweep(
-            config, out, workers=workers, progress=progress, echo=lambda line: print(f"  {line}")
-        )
+    summaries = sweep.run_sweeps(
+        jobs, workers=workers, progress=progress, echo=lambda line: print(f"  {line}", flush=True)
+    )
+    for summary in summaries:
         print(
-            f"  {summary.seconds:.0f} s: {len(summary.ran)} cells run, "
-            f"{len(summary.skipped)} already done, {len(summary.failed)} failed",
+            f"  {summary.out}: {len(summary.ran)} cells run, {len(summary.skipped)} already "
+            f"done, {len(summary.failed)} failed; last cell finished after {summary.seconds:.0f} s",
             flush=True,
         )
-        summaries.append(summary)
     return summaries
 
 

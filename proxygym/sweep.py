@@ -16,9 +16,9 @@ import platform
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -148,16 +148,16 @@ def _guarded_run(
         return cell.key, traceback.format_exc()
 
 
-def _run_local(
-    config: SweepConfig,
-    cells: list[Cell],
-    workers: int,
-    progress: bool,
-    tensorboard_log: str | None,
-    on_done: Callable[[CellResult | tuple[str, str]], None],
-) -> None:
+#: What a finished cell's outcome is handed to (its sweep writes it).
+OnDone = Callable[[CellResult | tuple[str, str]], None]
+#: One cell to run: its sweep's config, the cell, its TensorBoard directory, its sweep's handler.
+Task = tuple[SweepConfig, Cell, str | None, OnDone]
+
+
+def _run_local(tasks: Sequence[Task], workers: int, progress: bool) -> None:
+    """Run ``tasks`` in order, in this process (one worker) or a pool of ``workers``."""
     if workers == 1:
-        for cell in cells:
+        for config, cell, tensorboard_log, on_done in tasks:
             on_done(_guarded_run(config, cell, progress, tensorboard_log))
         return
     # Workers fork from a server that has already imported torch and SB3, so
@@ -171,13 +171,16 @@ def _run_local(
     else:  # pragma: no cover
         context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures: set[Future[Any]] = {
-            pool.submit(_guarded_run, config, cell, False, tensorboard_log) for cell in cells
+        # Submitted in order, and the pool starts them in that order.
+        handlers: dict[Future[Any], OnDone] = {
+            pool.submit(_guarded_run, config, cell, False, tensorboard_log): on_done
+            for config, cell, tensorboard_log, on_done in tasks
         }
-        while futures:
-            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+        pending = set(handlers)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                on_done(future.result())
+                handlers[future](future.result())
 
 
 def _run_ray(
@@ -209,6 +212,59 @@ def _run_ray(
             ray.shutdown()
 
 
+class _SweepRun:
+    """One sweep directory while its cells run: what is left, and each outcome written."""
+
+    def __init__(
+        self,
+        config: SweepConfig,
+        out: Path,
+        echo: Callable[[str], None],
+        progress: bool,
+        label: str = "",
+    ) -> None:
+        """``label`` prefixes the per-cell lines (which sweep, when several run at once)."""
+        self.config, self.out, self.echo, self.progress = config, out, echo, progress
+        self.label = label
+        self.started = time.perf_counter()
+        self.finished = self.started
+        cells = plan_cells(config)
+        _prepare(config, out, cells)
+        results.remove_stale_temporaries(out)
+        done_before = results.completed_cells(out)
+        self.todo = [cell for cell in cells if cell.key not in done_before]
+        self.skipped = [cell.key for cell in cells if cell.key in done_before]
+        if self.skipped:
+            echo(f"resuming {out}: {len(self.skipped)} of {len(cells)} cells already done")
+        self.ran: list[str] = []
+        self.failed: list[str] = []
+        self.bar: Any = None
+        self.tensorboard_log = str(out / "tensorboard")
+
+    def tasks(self) -> list[Task]:
+        return [(self.config, cell, self.tensorboard_log, self.on_done) for cell in self.todo]
+
+    def on_done(self, outcome: CellResult | tuple[str, str]) -> None:
+        key = outcome[0] if isinstance(outcome, tuple) else outcome.key
+        if _store(self.out, outcome):
+            self.ran.append(key)
+        else:
+            self.failed.append(key)
+            path = results.cell_path(self.out, key, failed=True)
+            self.echo(f"{self.label}cell {key} failed; traceback in {path}")
+        self.finished = time.perf_counter()
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.progress:
+            count = f"{len(self.ran) + len(self.failed)}/{len(self.todo)}"
+            self.echo(f"{self.label}cell {count} finished: {key}")
+
+    def summary(self) -> SweepSummary:
+        """What ran; ``seconds`` until this sweep's last cell finished."""
+        seconds = self.finished - self.started
+        return SweepSummary(self.out, self.ran, self.skipped, self.failed, seconds)
+
+
 def run_sweep(
     config: SweepConfig,
     out: str | Path,
@@ -235,44 +291,51 @@ def run_sweep(
     if workers < 1:
         raise SweepError(f"workers must be >= 1, got {workers}")
     out = Path(out)
-    start = time.perf_counter()
     with _exclusive(out):
-        cells = plan_cells(config)
-        _prepare(config, out, cells)
-        results.remove_stale_temporaries(out)
-        done_before = results.completed_cells(out)
-        todo = [cell for cell in cells if cell.key not in done_before]
-        skipped = [cell.key for cell in cells if cell.key in done_before]
-        if skipped:
-            echo(f"resuming {out}: {len(skipped)} of {len(cells)} cells already done")
-        ran: list[str] = []
-        failed: list[str] = []
+        run = _SweepRun(config, out, echo, progress)
         # One worker shows SB3's own bar per cell; rich allows one live bar at a time.
         inline = backend == "local" and workers == 1
-        bar = _progress_bar(len(todo)) if progress and todo and not inline else None
-
-        def on_done(outcome: CellResult | tuple[str, str]) -> None:
-            key = outcome[0] if isinstance(outcome, tuple) else outcome.key
-            if _store(out, outcome):
-                ran.append(key)
-            else:
-                failed.append(key)
-                echo(f"cell {key} failed; traceback in {results.cell_path(out, key, failed=True)}")
-            if bar is not None:
-                bar.update(1)
-            elif progress:
-                echo(f"cell {len(ran) + len(failed)}/{len(todo)} finished: {key}")
-
-        tensorboard_log = str(out / "tensorboard")
+        if progress and run.todo and not inline:
+            run.bar = _progress_bar(len(run.todo))
         try:
             if backend == "local":
-                _run_local(config, todo, workers, progress and inline, tensorboard_log, on_done)
+                _run_local(run.tasks(), workers, progress and inline)
             else:
-                _run_ray(config, todo, workers, ray_address, tensorboard_log, on_done)
+                _run_ray(config, run.todo, workers, ray_address, run.tensorboard_log, run.on_done)
         finally:
-            if bar is not None:
-                bar.close()
-    return SweepSummary(out, ran, skipped, failed, time.perf_counter() - start)
+            if run.bar is not None:
+                run.bar.close()
+    run.finished = time.perf_counter()
+    return run.summary()
+
+
+def run_sweeps(
+    jobs: Sequence[tuple[SweepConfig, str | Path]],
+    workers: int = 1,
+    progress: bool = False,
+    echo: Callable[[str], None] = print,
+) -> list[SweepSummary]:
+    """Run several sweeps through one pool of local workers, resumably.
+
+    The unfinished cells of every sweep queue in the order of ``jobs``, so a
+    worker that finishes the last cell of one sweep goes straight on to the
+    next sweep's instead of idling until the sweep's slowest cell is done.
+    Each sweep's directory, records and resume behave as with :func:`run_sweep`,
+    which gives the same records (cells are pure functions of their config).
+    With ``progress``, one line per finished cell.
+    """
+    if workers < 1:
+        raise SweepError(f"workers must be >= 1, got {workers}")
+    outs = [Path(out).resolve() for _, out in jobs]
+    if len(set(outs)) != len(outs):
+        raise SweepError("two sweeps of one run_sweeps call write the same directory")
+    with ExitStack() as stack:
+        runs = []
+        for config, out in jobs:
+            stack.enter_context(_exclusive(Path(out)))
+            runs.append(_SweepRun(config, Path(out), echo, progress, label=f"{out}: "))
+        _run_local([task for run in runs for task in run.tasks()], workers, False)
+    return [run.summary() for run in runs]
 
 
 def _progress_bar(total: int) -> Any:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from proxygym import results
-from proxygym.sweep import SweepError, run_sweep
+from proxygym.sweep import SweepError, run_sweep, run_sweeps
 from proxygym.training import plan_cells
 from tests.sweep_helpers import TINY, comparable, tiny_config, write_toml
 
@@ -95,6 +95,27 @@ def test_different_config_is_refused(reference_run: Path) -> None:
 def test_same_seeds_same_records_with_two_workers(reference_run: Path, tmp_path: Path) -> None:
     run_sweep(tiny_config(), tmp_path, workers=2, echo=quiet)
     pd.testing.assert_frame_equal(comparable(tmp_path), comparable(reference_run))
+
+
+def test_sweeps_sharing_one_pool_give_each_sweeps_own_records(
+    reference_run: Path, tmp_path: Path
+) -> None:
+    half = tmp_path / "half"
+    run_sweep(tiny_config(seeds=[1]), half, echo=quiet)  # finished before: resumed, not rerun
+    other = tiny_config(seeds=[1])
+    with pytest.raises(SweepError, match="same directory"):
+        run_sweeps([(tiny_config(), tmp_path / "a"), (other, tmp_path / "a")], workers=2)
+    lines: list[str] = []
+    summaries = run_sweeps(
+        [(tiny_config(), tmp_path / "full"), (other, half)], workers=2, echo=lines.append
+    )
+    pd.testing.assert_frame_equal(comparable(tmp_path / "full"), comparable(reference_run))
+    pd.testing.assert_frame_equal(
+        comparable(half), comparable(reference_run).query("seed != 0").reset_index(drop=True)
+    )
+    assert [len(summary.ran) for summary in summaries] == [6, 0]
+    assert summaries[1].skipped == [cell.key for cell in plan_cells(other)]
+    assert any("resuming" in line and str(half) in line for line in lines)
 
 
 def test_failed_cell_is_recorded_and_retried(
