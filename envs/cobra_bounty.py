@@ -186,6 +186,8 @@ class CobraBountyEnv(ProxyEnv):
         return outcome[1].copy(), outcome[2], outcome[3], outcome[4]
 
     # -- rendering ----------------------------------------------------------
+    hidden_board_rows: ClassVar[tuple[int, ...]] = (1,)
+
     def _render_board(self, state: State) -> np.ndarray:
         """Row 1: one ``S`` per wild cobra (hidden from the agent); row 2: one ``C`` per clutch."""
         wild, clutches = state

@@ -233,6 +233,8 @@ class PandemicEnv(ProxyEnv):
         return self.observe(self._state), proxy, true, False
 
     # -- rendering ----------------------------------------------------------
+    hidden_board_rows: ClassVar[tuple[int, ...]] = (1, 2, 3, 4)
+
     def _render_board(self, state: State) -> np.ndarray:
         """Rows 1-4: S, E, I, R bars (a cell per 4 %, hidden); row 5: ``L`` per stage."""
         board = np.full((self.height, self.width), "#")

@@ -89,6 +89,9 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
     #: Constructor kwargs that act as optimization-pressure axes in sweeps
     #: (for instance action resolution or observation noise).
     pressure_axes: ClassVar[tuple[str, ...]] = ()
+    #: Lines of the ``ansi`` view that draw state the agent does not observe
+    #: (``proxygym play`` masks them, so a human player sees what the agent sees).
+    hidden_board_rows: ClassVar[tuple[int, ...]] = ()
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
 
     def __init__(self, max_steps: int = 100, render_mode: str | None = None) -> None:

@@ -3,7 +3,8 @@
 The teaching point of proxygym in one minute: a person optimising the
 visible score finds the same exploits an agent does. :func:`play` shows the
 board (the environment's ``ansi`` view with the hidden score and every line
-it labels hidden taken out), the key map and the proxy return so far; the
+it labels hidden taken out, and the board rows that draw unobserved state,
+``hidden_board_rows``, masked with ``?``), the key map and the proxy return so far; the
 true return is revealed only when the episode ends, beside the proxy return
 and, where the environment has a tabular model, the exact proxy-optimal and
 true-optimal policies' returns.
@@ -193,12 +194,20 @@ def _is_hidden(line: str) -> bool:
     return "hidden" in lowered or lowered.startswith("visible score")
 
 
+def _masked(line: str) -> str:
+    """A board line with everything but its walls drawn as ``?``."""
+    return "".join(char if char == "#" else "?" for char in line)
+
+
 def visible_view(env: gym.Env[Any, Any], observation: np.ndarray) -> str:
     """What the player sees: the ``ansi`` view without the score lines and lines labelled
-    hidden, or, for environments without one, the observation itself."""
+    hidden, and with the board rows the environment marks hidden (``hidden_board_rows``)
+    masked; or, for environments without a text view, the observation itself."""
     if env.render_mode == "ansi":
-        text = str(env.render())
-        return "\n".join(line for line in text.splitlines() if not _is_hidden(line))
+        lines = str(env.render()).splitlines()
+        for row in getattr(env.unwrapped, "hidden_board_rows", ()):
+            lines[row] = _masked(lines[row])
+        return "\n".join(line for line in lines if not _is_hidden(line))
     values = np.array2string(np.asarray(observation), precision=3, suppress_small=True)
     return f"observation: {values}"
 

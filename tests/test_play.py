@@ -57,6 +57,25 @@ def test_lines_labelled_hidden_are_dropped_from_the_board() -> None:
     assert "pens: 0 clutches of 4 cobras = 0 to deliver" in live  # what a hunter knows stays
 
 
+def test_board_rows_of_hidden_state_are_masked() -> None:
+    # CobraBounty's row 1 draws one S per wild cobra, Pandemic's rows 1-4 the epidemic's
+    # S, E, I, R bars: neither is in the observation, so a player must not see them either.
+    out = io.StringIO()
+    play("proxygym/CobraBounty-v0", ["00q"], out)
+    rows = [line for line in live_part(out.getvalue()).splitlines() if line.startswith("#")]
+    assert len(rows) == 3 * 4  # the board before and after each of the two hunts
+    assert rows[1::4] == ["#" + "?" * 20 + "#"] * 3 and "S" not in "".join(rows)
+    out = io.StringIO()
+    play("proxygym/Pandemic-v0", ["4q"], out)
+    rows = [line for line in live_part(out.getvalue()).splitlines() if line.startswith("#")]
+    assert len(rows) == 2 * 7
+    assert rows[8:12] == ["#" + "?" * 25 + "#"] * 4
+    assert rows[12] == "#" + "L" * 25 + "#"  # lockdown stage 4 of 4: observed, so drawn
+    env = gym.make("proxygym/Pandemic-v0", render_mode="ansi")
+    env.reset(seed=0)
+    assert "S" in str(env.render()).splitlines()[1]  # the text view itself keeps the bars
+
+
 def test_shuttling_scores_like_racing_and_the_exact_optima_are_revealed() -> None:
     out = io.StringIO()
     (episode,) = play(BOAT, ["dada"], out, env_kwargs={"max_steps": 4})
