@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +38,12 @@ from gymnasium.error import ResetNeeded
 #: Acrobot's joint accelerations ``(ddtheta1, ddtheta2)`` from ``(theta1, theta2,
 #: dtheta1, dtheta2, torque)``.
 Accelerations = Callable[[float, float, float, float, float], tuple[float, float]]
+
+_PI = math.pi
+_TWO_PI = 2 * math.pi
+_cos, _sin = math.cos, math.sin
+_array = np.array
+_FLOAT32 = np.dtype(np.float32)
 
 #: Gravity in Gymnasium's ``AcrobotEnv._dsdt`` (a literal there, not an attribute).
 ACROBOT_GRAVITY = 9.8
@@ -58,12 +65,42 @@ def check_render_mode(env: Any, render_mode: str | None) -> None:
         )
 
 
+class FloatState:
+    """A ``state`` attribute kept as a list of Python floats between steps.
+
+    Gymnasium's classic-control envs hold ``self.state`` as a float64 array,
+    which a fast step would build only to turn back into floats on the next
+    step. Here a step leaves its new state in ``_floats`` (``_state`` None),
+    and reading ``state`` builds the float64 array from them, once; from
+    then on ``state`` is that array, which may be changed in place, so the
+    next step reads its floats from it. Anything assigned to ``state`` is
+    kept (in ``_state``) and read back as it is, as in Gymnasium.
+    """
+
+    _state: Any = None
+    _floats: list[float] | None = None
+
+    @property
+    def state(self) -> Any:
+        """Gymnasium's ``state``: None before ``reset``, a float64 array after a step."""
+        state = self._state
+        if state is None and self._floats is not None:
+            state = self._state = _array(self._floats)
+            self._floats = None
+        return state
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self._state = value
+        self._floats = None
+
+
 def angle_normalize(x: float) -> float:
     """Pendulum-v1's ``angle_normalize``: ``x`` wrapped into [-pi, pi), on a float."""
     return ((x + math.pi) % (2 * math.pi)) - math.pi
 
 
-class FastAcrobotEnv(AcrobotEnv):
+class FastAcrobotEnv(FloatState, AcrobotEnv):
     """Gymnasium's Acrobot-v1 (``AcrobotEnv``), stepped in plain Python floats.
 
     Same dynamics, observations, rewards and termination as Gymnasium's, bit
@@ -74,25 +111,46 @@ class FastAcrobotEnv(AcrobotEnv):
     def __init__(self, render_mode: str | None = None) -> None:
         check_render_mode(self, render_mode)
         super().__init__(render_mode=render_mode)
+        self._rk4_cache: tuple[Any, ...] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The instance's attributes without the cached accelerations (a local function)."""
+        attributes = self.__dict__.copy()
+        attributes["_rk4_cache"] = None  # rebuilt on the next step
+        return attributes
 
     def step(self, a: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Gymnasium's ``AcrobotEnv.step``: an RK4 step of ``dt``, torque ``AVAIL_TORQUE[a]``."""
-        if self.state is None:
-            raise ResetNeeded("FastAcrobotEnv: call reset() before step()")
+        state = self._floats
+        if state is None:
+            if self._state is None:
+                raise ResetNeeded("FastAcrobotEnv: call reset() before step()")
+            state = as_floats(self._state)
         torque = self.AVAIL_TORQUE[a]
         if self.torque_noise_max > 0:
             torque += self.np_random.uniform(-self.torque_noise_max, self.torque_noise_max)
-        theta1, theta2, dtheta1, dtheta2 = self._integrate(as_floats(self.state), float(torque))
-        theta1 = wrap(theta1, -math.pi, math.pi)
-        theta2 = wrap(theta2, -math.pi, math.pi)
-        dtheta1 = float(min(max(dtheta1, -self.MAX_VEL_1), self.MAX_VEL_1))  # Gymnasium's bound
-        dtheta2 = float(min(max(dtheta2, -self.MAX_VEL_2), self.MAX_VEL_2))
-        self.state = np.array([theta1, theta2, dtheta1, dtheta2])
-        cos1 = math.cos(theta1)
-        terminated = -cos1 - math.cos(theta2 + theta1) > 1.0
-        observation = np.array(
-            [cos1, math.sin(theta1), math.cos(theta2), math.sin(theta2), dtheta1, dtheta2],
-            dtype=np.float32,
+        theta1, theta2, dtheta1, dtheta2 = self._integrate(state, float(torque))
+        if theta1 > _PI or theta1 < -_PI:  # ``wrap`` returns anything else unchanged
+            theta1 = wrap(theta1, -_PI, _PI)
+        if theta2 > _PI or theta2 < -_PI:
+            theta2 = wrap(theta2, -_PI, _PI)
+        # Gymnasium's ``bound``, ``min(max(x, -limit), limit)``, compared out.
+        limit = self.MAX_VEL_1
+        if -limit > dtheta1:
+            dtheta1 = -limit
+        if limit < dtheta1:
+            dtheta1 = limit
+        limit = self.MAX_VEL_2
+        if -limit > dtheta2:
+            dtheta2 = -limit
+        if limit < dtheta2:
+            dtheta2 = limit
+        dtheta1, dtheta2 = float(dtheta1), float(dtheta2)
+        self._state, self._floats = None, [theta1, theta2, dtheta1, dtheta2]
+        cos1 = _cos(theta1)
+        terminated = -cos1 - _cos(theta2 + theta1) > 1.0
+        observation = _array(
+            [cos1, _sin(theta1), _cos(theta2), _sin(theta2), dtheta1, dtheta2], _FLOAT32
         )
         if self.render_mode == "human":
             self.render()
@@ -105,10 +163,7 @@ class FastAcrobotEnv(AcrobotEnv):
         is ``(velocity1, velocity2, acceleration1, acceleration2)``, and the
         torque, whose derivative is 0, stays as it is.
         """
-        accelerations = self._accelerations()
-        span = self.dt - 0  # Gymnasium's ``t[1] - t[0]``
-        half, sixth = float(span / 2.0), float(span / 6.0)
-        dt = float(span)
+        accelerations, half, sixth, dt = self._rk4_constants()
         t1, t2, w1, w2 = state
         a1, b1 = accelerations(t1, t2, w1, w2, torque)
         u2, v2, x2, y2 = t1 + half * w1, t2 + half * w2, w1 + half * a1, w2 + half * b1
@@ -123,6 +178,31 @@ class FastAcrobotEnv(AcrobotEnv):
             w1 + sixth * (a1 + 2 * a2 + 2 * a3 + a4),
             w2 + sixth * (b1 + 2 * b2 + 2 * b3 + b4),
         )
+
+    def _rk4_constants(self) -> tuple[Accelerations, float, float, float]:
+        """The accelerations (see :meth:`_accelerations`) and RK4's ``dt / 2``, ``dt / 6``, ``dt``.
+
+        Built from the link constants, ``book_or_nips`` and ``dt`` as they are
+        now, as Gymnasium reads them on every step; rebuilt whenever one of
+        them is no longer the very object they were built from.
+        """
+        key = (
+            self.dt,
+            self.LINK_MASS_1,
+            self.LINK_MASS_2,
+            self.LINK_LENGTH_1,
+            self.LINK_COM_POS_1,
+            self.LINK_COM_POS_2,
+            self.LINK_MOI,
+            self.book_or_nips,
+        )
+        cached = self._rk4_cache
+        if cached is not None and all(map(operator.is_, key, cached[0])):
+            return cached[1]  # type: ignore[no-any-return]
+        span = key[0] - 0  # Gymnasium's ``t[1] - t[0]``
+        constants = (self._accelerations(), float(span / 2.0), float(span / 6.0), float(span))
+        self._rk4_cache = (key, constants)
+        return constants
 
     def _accelerations(self) -> Accelerations:
         """Gymnasium's ``_dsdt`` accelerations for the current link constants and ``book_or_nips``.
@@ -188,7 +268,7 @@ def acrobot_accelerations(
     return accelerations
 
 
-class FastPendulumEnv(PendulumEnv):
+class FastPendulumEnv(FloatState, PendulumEnv):
     """Gymnasium's Pendulum-v1 (``PendulumEnv``), stepped in plain Python floats.
 
     Same dynamics, observations and rewards as Gymnasium's, bit for bit; see
@@ -198,13 +278,16 @@ class FastPendulumEnv(PendulumEnv):
     def __init__(self, render_mode: str | None = None, g: float = 10.0) -> None:
         check_render_mode(self, render_mode)
         super().__init__(render_mode=render_mode, g=g)
-        self.state: np.ndarray | None = None
+        self.state = None
 
     def step(self, u: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Gymnasium's ``PendulumEnv.step``: one Euler step of ``dt`` with torque ``u`` clipped."""
-        if self.state is None:
-            raise ResetNeeded("FastPendulumEnv: call reset() before step()")
-        th, thdot = as_floats(self.state)
+        state = self._floats
+        if state is None:
+            if self._state is None:
+                raise ResetNeeded("FastPendulumEnv: call reset() before step()")
+            state = as_floats(self._state)
+        th, thdot = state
         torque = self._clipped_torque(u)
         self.last_u = torque  # for rendering
         g, m, l = self.g, self.m, self.l  # noqa: E741 (Gymnasium's names)
@@ -212,14 +295,18 @@ class FastPendulumEnv(PendulumEnv):
         # from SB3): kept so, then widened exactly as its float64 sums widen them.
         torque_cost = float(0.001 * (torque**2))
         push = float(3.0 / (m * l**2) * torque)
-        costs = angle_normalize(th) ** 2 + 0.1 * thdot**2 + torque_cost
+        normalized = ((th + _PI) % _TWO_PI) - _PI  # angle_normalize(th), inlined
+        costs = normalized**2 + 0.1 * thdot**2 + torque_cost
         dt = float(self.dt)
-        newthdot = thdot + (float(3 * g / (2 * l)) * math.sin(th) + push) * dt
+        newthdot = thdot + (float(3 * g / (2 * l)) * _sin(th) + push) * dt
         max_speed = float(self.max_speed)
-        newthdot = min(max(newthdot, -max_speed), max_speed)
+        if -max_speed > newthdot:  # ``min(max(newthdot, -max_speed), max_speed)``, compared out
+            newthdot = -max_speed
+        if max_speed < newthdot:
+            newthdot = max_speed
         newth = th + newthdot * dt
-        self.state = np.array([newth, newthdot])
-        observation = np.array([math.cos(newth), math.sin(newth), newthdot], dtype=np.float32)
+        self._state, self._floats = None, [newth, newthdot]
+        observation = _array([_cos(newth), _sin(newth), newthdot], _FLOAT32)
         if self.render_mode == "human":
             self.render()
         return observation, -costs, False, False, {}

@@ -35,8 +35,10 @@ def tip_height(transition: Transition) -> float:
     tip is ``-cos t1 - cos(t1 + t2)`` above the pivot, in [-2, 2], and the
     episode ends once that exceeds 1 (a proxy value above 0.75).
     """
-    cos1, sin1, cos2, sin2 = as_floats(transition.next_observation)[:4]
-    return (2.0 - cos1 - (cos1 * cos2 - sin1 * sin2)) / 4.0
+    observation = transition.next_observation
+    values = observation.tolist() if type(observation) is np.ndarray else as_floats(observation)
+    cos1, sin1 = values[0], values[1]
+    return (2.0 - cos1 - (cos1 * values[2] - sin1 * values[3])) / 4.0
 
 
 def torque_cost(transition: Transition) -> float:
@@ -49,7 +51,12 @@ def torque_cost(transition: Transition) -> float:
         else np.asarray(action, dtype=np.float64).reshape(-1)[0]
     )
     torque = float(first)
-    return 0.001 * min(max(torque, -PENDULUM_MAX_TORQUE), PENDULUM_MAX_TORQUE) ** 2
+    # ``min(max(torque, -limit), limit)``, compared out (the same float, NaN included).
+    if torque < -PENDULUM_MAX_TORQUE:
+        torque = -PENDULUM_MAX_TORQUE
+    if torque > PENDULUM_MAX_TORQUE:
+        torque = PENDULUM_MAX_TORQUE
+    return 0.001 * torque**2
 
 
 class AcrobotHeightEnv(ProxyReward):

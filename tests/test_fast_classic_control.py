@@ -13,8 +13,10 @@ from them).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import pickle
 from typing import Any
 
 import gymnasium as gym
@@ -260,3 +262,96 @@ def test_frames_equal_gymnasiums(original_class: type, fast_class: type, action:
         original.step(action)
         fast.step(action)
     np.testing.assert_array_equal(fast.render(), original.render())
+
+
+def test_fast_acrobot_follows_constants_changed_mid_episode() -> None:
+    """Link constants, ``book_or_nips`` and ``dt`` are read on every step, as Gymnasium does."""
+    changes: dict[int, dict[str, Any]] = {
+        40: {"LINK_MASS_1": 1.3},
+        80: {"book_or_nips": "nips"},
+        120: {"dt": 0.1, "LINK_MOI": 1},  # an int: a new object of equal value
+        160: {"LINK_MOI": 1.0, "LINK_COM_POS_2": 0.4},
+        200: {"book_or_nips": "book", "dt": 0.2},
+    }
+    original, fast = AcrobotEnv(), FastAcrobotEnv()
+    expected, got = original.reset(seed=0), fast.reset(seed=0)
+    rng = np.random.default_rng(0)
+    observation = got[0]
+    for step in range(N_STEPS):
+        for env in (original, fast):
+            for name, value in changes.get(step, {}).items():
+                setattr(env, name, value)
+        action = acrobot_action(observation, rng)
+        if not EXACT:  # see the module docstring
+            original.state = fast.state.copy()
+        expected, got = original.step(action), fast.step(action)
+        assert_same_step(expected, got, STATE_TOL, step)
+        assert_close(fast.state, original.state, STATE_TOL, f"state after step {step}")
+        observation = got[0]
+        if got[2]:
+            expected, got = original.reset(), fast.reset()
+            observation = got[0]
+
+
+@pytest.mark.parametrize("fast_class", [FastAcrobotEnv, FastPendulumEnv])
+def test_steps_are_the_same_whether_or_not_state_is_read(fast_class: type) -> None:
+    """``state`` is built only when read; reading, editing or assigning it changes nothing else.
+
+    ``reference`` gets its state assigned back as an array before every step,
+    so it always steps from an array, as Gymnasium's do; ``lazy`` has its
+    state read only now and then, so it mostly steps from its own floats.
+    """
+    reference, lazy = fast_class(), fast_class()
+    observation = reference.reset(seed=0)[0]
+    lazy.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for step in range(N_STEPS):
+        if fast_class is FastAcrobotEnv:
+            action: Any = acrobot_action(observation, rng)
+        else:
+            action = pendulum_action(rng, step)
+        before = reference.state = np.array(reference.state, dtype=np.float64)
+        expected, got = reference.step(action), lazy.step(action)
+        for a, b in zip(expected, got, strict=True):
+            np.testing.assert_array_equal(b, a, err_msg=f"step {step}")
+        assert type(got[1]) is type(expected[1])
+        state = reference.state
+        assert state is reference.state and state is not before  # one new array a step
+        assert type(state) is np.ndarray and state.dtype == np.float64
+        observation = got[0]
+        if step % 10 == 9:  # now and then the lazy one's state is read, edited, assigned
+            np.testing.assert_array_equal(lazy.state, state, err_msg=f"state after step {step}")
+            assert type(lazy.state) is np.ndarray and lazy.state.dtype == np.float64
+            if step % 30 == 9:
+                for env in (reference, lazy):
+                    env.state[-1] *= 0.5  # in place: the next step starts from it
+            elif step % 30 == 19:
+                lazy.state = lazy.state.tolist()  # kept as assigned, as in Gymnasium
+                assert type(lazy.state) is list
+        if got[2]:
+            observation = reference.reset()[0]
+            lazy.reset()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        FastAcrobotEnv,
+        FastPendulumEnv,
+        lambda: gym.make("proxygym/AcrobotHeight-v0"),
+        lambda: gym.make("proxygym/PendulumNoTorqueCost-v0"),
+    ],
+    ids=["FastAcrobotEnv", "FastPendulumEnv", "AcrobotHeight", "PendulumNoTorqueCost"],
+)
+def test_pickled_and_copied_envs_step_on_alike(make: Any) -> None:
+    """Caches of local functions (acrobot's accelerations, ProxyReward's terms) are rebuilt."""
+    env = make()
+    env.reset(seed=0)
+    action = env.action_space.sample()
+    env.step(action)
+    for duplicate in (lambda env: pickle.loads(pickle.dumps(env)), copy.deepcopy):
+        clone = duplicate(env)
+        for step in range(20):
+            expected, got = env.step(action), clone.step(action)
+            for a, b in zip(expected, got, strict=True):
+                np.testing.assert_array_equal(b, a, err_msg=f"step {step}")
