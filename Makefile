@@ -38,7 +38,7 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check proxygym envs agents tests benchmarks experiments tools docs/tutorial.ipynb
-	$(PY) -m mypy proxygym envs agents
+	$(PY) -m mypy proxygym envs agents experiments benchmarks tools
 
 clean:
 	rm -rf $(VENV) demo-output site

@@ -24,9 +24,11 @@ def steps_per_second(env: gym.Env, n_steps: int, seed: int = 0) -> float:
     rng, space = np.random.default_rng(seed), env.action_space
     if isinstance(space, gym.spaces.Discrete):
         actions = rng.integers(space.n, size=n_steps).tolist()
-    else:  # a bounded Box (the wrapped continuous-control examples)
+    elif isinstance(space, gym.spaces.Box):  # bounded (the wrapped continuous-control examples)
         draws = rng.uniform(space.low, space.high, (n_steps, *space.shape))
         actions = list(draws.astype(space.dtype))
+    else:
+        raise TypeError(f"no random actions for the action space {space}")
     env.reset(seed=seed)
     step, reset = env.step, env.reset
     start = time.perf_counter()

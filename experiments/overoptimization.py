@@ -116,7 +116,7 @@ class Args:
     """seeds the pool of best-of-n candidates"""
 
 
-QUICK = {
+QUICK: dict[str, Any] = {
     "segments": 600,
     "comparisons": (16, 1000),
     "members": 3,

@@ -116,7 +116,10 @@ def references(env_id: str, episodes: int) -> tuple[float, float, str]:
         shape = (model.horizon, model.n_states, model.n_actions)
         uniform = tabular.TabularPolicy(np.full(shape, 1.0 / model.n_actions))
         return optimum, tabular.evaluate(model, uniform).proxy_return, "exact"
-    n_actions = int(env.action_space.n)
+    space = env.action_space
+    if not isinstance(space, gym.spaces.Discrete):
+        raise TypeError(f"{env_id} has the action space {space}; a random baseline needs Discrete")
+    n_actions = int(space.n)
     rng = np.random.default_rng(0)
     optimum, _ = evaluate(env_id, SCRIPTED[env_id](), episodes)
     random, _ = evaluate(env_id, lambda obs, step: int(rng.integers(n_actions)), episodes)
