@@ -359,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"proxygym: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        resumable = "; finished cells are saved, run the same command to resume"
         print(
-            "proxygym: interrupted; finished cells are saved, run the same command to resume",
+            f"proxygym {args.command}: interrupted{resumable if args.command == 'sweep' else ''}",
             file=sys.stderr,
         )
         return 130

@@ -122,6 +122,32 @@ def test_cli_reports_config_errors_without_a_traceback(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("command", "argv", "message"),
+    [
+        (
+            "_sweep",
+            ["sweep", "x.toml"],
+            "proxygym sweep: interrupted; finished cells are saved, run the same command to resume",
+        ),
+        ("_report", ["report", "runs/x"], "proxygym report: interrupted"),
+    ],
+)
+def test_ctrl_c_says_what_was_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    argv: list[str],
+    message: str,
+) -> None:
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"proxygym.cli.{command}", interrupted)
+    assert main(argv) == 130
+    assert capsys.readouterr().err == message + "\n"
+
+
 EXPERIMENTS = sorted((Path(__file__).parent.parent / "experiments").glob("*.toml"))
 
 
