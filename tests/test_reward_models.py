@@ -471,8 +471,15 @@ def test_learned_proxy_renders_as_its_base_environment() -> None:
     env: Any = gym.make(LEARNED, base_env=TOMATO, render_mode="ansi", comparisons=50, segments=100)
     assert env.metadata == gym.make(TOMATO).metadata
     env.reset(seed=0)
-    env.step(1)
-    assert "visible score" in env.render()
+    *_, info = env.step(1)
+    *_, info = env.step(2)
+    # The score line counts the learned reward the agent is paid, not the base env's proxy.
+    learned = info["episode_proxy_return"]
+    assert learned != env.unwrapped.proxy_env.unwrapped.episode_proxy_return  # they differ here
+    assert f"visible score (learned reward model):   {learned:.4g}\n" in env.render()
+    assert "HIDDEN score" in env.render()  # the labelled true score stays, for play to drop
+    pandemic: Any = gym.make(LEARNED, render_mode="ansi", comparisons=50, segments=100)
+    assert pandemic.unwrapped.hidden_board_rows == (1, 2, 3, 4)  # its base env's, for play
     frame_env: Any = gym.make(
         LEARNED, base_env=TOMATO, render_mode="rgb_array", comparisons=50, segments=100
     )

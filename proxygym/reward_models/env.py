@@ -224,6 +224,11 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
         """The base environment's (its render modes)."""
         return self.proxy_env.metadata
 
+    @property
+    def hidden_board_rows(self) -> tuple[int, ...]:
+        """The base environment's text-board rows of unobserved state (play masks them)."""
+        return tuple(getattr(self.proxy_env.unwrapped, "hidden_board_rows", ()))
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -234,7 +239,7 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
         return self.proxy_env.step(action)
 
     def render(self) -> Any:
-        """The base environment's frame (its score lines show its own proxy, not the learned)."""
+        """The base environment's frame, its text view scored with the learned proxy."""
         return self.proxy_env.render()
 
     def close(self) -> None:

@@ -82,3 +82,21 @@ class LearnedRewardProxy(gym.Wrapper, gym.utils.RecordConstructorArgs):
             "episode_true_return": self.episode_true_return,
         }
         return observation, proxy, terminated, truncated, info
+
+    def render(self) -> Any:
+        """The wrapped environment's frame; in its text view the visible score is the learned one.
+
+        The wrapped environment's own score line counts its own proxy, which
+        this wrapper replaces, so that line is rewritten with the running sum
+        of the reward model's predictions (the reward the agent is paid).
+        """
+        frame = self.env.render()
+        if not isinstance(frame, str):
+            return frame
+        lines = [
+            f"visible score (learned reward model):   {self.episode_proxy_return:.4g}"
+            if line.startswith("visible score")
+            else line
+            for line in frame.split("\n")
+        ]
+        return "\n".join(lines)
