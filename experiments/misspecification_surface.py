@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -166,6 +167,19 @@ def oracle_value(env_id: str, values: list[float]) -> float | None:
     return default if default in values else min(values)
 
 
+def stored_baselines(directory: Path) -> bool | list[str] | None:
+    """The ``baselines`` of the sweep already in ``directory`` (None: no readable sweep there).
+
+    A rerun keeps them, so that a directory written by a run with other knob
+    settings (where another setting trained the shared oracle) still resumes.
+    """
+    try:
+        stored = results.read_json(directory / results.MANIFEST)["config"]["baselines"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return stored if isinstance(stored, (bool, list)) else None
+
+
 def plan(args: Args) -> dict[str, SweepConfig]:
     """Every (environment, knob setting) sweep, keyed by its directory under OUT."""
     configs = {}
@@ -175,6 +189,10 @@ def plan(args: Args) -> dict[str, SweepConfig]:
         shared = oracle_value(env_id, values)
         for value in values:
             key = sweep_key(env_id, knob, value)
+            planned: bool | list[str] = (
+                True if shared is None or value == shared else ["random", "exact"]
+            )
+            stored = stored_baselines(args.out / key)
             configs[key] = timesteps_config(
                 f"misspecification_surface_{key.replace('/', '_')}",
                 env_id,
@@ -183,23 +201,46 @@ def plan(args: Args) -> dict[str, SweepConfig]:
                 args.fractions,
                 args.seeds,
                 args.eval_episodes,
-                True if shared is None or value == shared else ["random", "exact"],
+                planned if stored is None else stored,
             )
     return configs
 
 
-def with_shared_oracle(frames: dict[float, pd.DataFrame], source: float) -> None:
-    """Copy the oracle records of ``frames[source]`` into every other frame lacking them.
+def shared_oracle(out: Path, env_id: str, values: list[float]) -> pd.DataFrame:
+    """The oracle records that stand for every knob setting of ``env_id`` (maybe none).
+
+    From the default setting's sweep if it has any, whether or not the default
+    is among ``values`` (an earlier run may have trained it there), else from
+    the setting :func:`oracle_value` picks; empty if neither has a finished oracle.
+    """
+    knob, default = knob_of(env_id)
+    for value in (default, oracle_value(env_id, values)):
+        if value is None:
+            continue
+        directory = out / sweep_key(env_id, knob, value)
+        if not (directory / results.MANIFEST).exists():
+            continue
+        frame = results.load(directory)
+        oracle = frame[frame["policy"] == "oracle"]
+        if not oracle.empty:
+            return oracle
+    return pd.DataFrame()
+
+
+def with_shared_oracle(frames: dict[float, pd.DataFrame], oracle: pd.DataFrame) -> None:
+    """Add ``oracle``'s records to every frame that has no oracle of its own.
 
     The copies carry the receiving sweep's ``env_kwargs``, so that the oracle
-    normalises that knob setting (:func:`proxygym.analysis.surface.oracle_scores`).
+    normalises that knob setting (:func:`proxygym.analysis.surface.oracle_scores`),
+    and no proxy return: the oracle's proxy return was measured at another setting.
     """
-    oracle = frames[source][frames[source]["policy"] == "oracle"]
+    if oracle.empty:
+        return
     for value, frame in frames.items():
-        if value == source or (frame["policy"] == "oracle").any() or oracle.empty:
+        if (frame["policy"] == "oracle").any():
             continue
         own_kwargs = frame["env_kwargs"].iloc[0]
-        copies = oracle.assign(env_kwargs=[own_kwargs] * len(oracle))
+        copies = oracle.assign(env_kwargs=[own_kwargs] * len(oracle), proxy_return=math.nan)
         frames[value] = pd.concat([frame, copies], ignore_index=True)
 
 
@@ -231,9 +272,8 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
             frames[value] = frame
     if not frames:
         return None
-    shared = oracle_value(env_id, values)
-    if shared is not None and shared in frames:
-        with_shared_oracle(frames, shared)
+    if env_id in SHARED_ORACLE_ENVS:
+        with_shared_oracle(frames, shared_oracle(out, env_id, values))
     grid = surface_grid(frames)
     final = grid[grid["level"] == grid["level"].max()].set_index("knob")["normalised_true"]
     rows = []

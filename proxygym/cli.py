@@ -167,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train agents across optimization-pressure levels and seeds",
         description=(
             "Run every (pressure level, seed) cell of a sweep config (TOML, see experiments/), "
-            "plus the oracle, random and exact baselines. Finished cells are written atomically; "
+            "plus the oracle, random and exact baselines (fewer if the config's `baselines` "
+            "names fewer). Finished cells are written atomically; "
             "running the same command again resumes, skipping them."
         ),
         epilog=(

@@ -109,6 +109,12 @@ class SweepConfig:
     #: every worker): where a user's own environment registers its id.
     modules: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # The same canonical form as a loaded config's (see ``_baselines``), however built.
+        if not isinstance(self.baselines, bool):
+            kinds = _baselines(list(self.baselines), _config_error)
+            object.__setattr__(self, "baselines", kinds)
+
     @property
     def pressure(self) -> PressureAxis:
         return get_axis(self.axis, self.env)
@@ -258,6 +264,10 @@ class SweepConfig:
             mitigation=mitigation,
             modules=tuple(modules),
         )
+
+
+def _config_error(key: str, problem: str) -> ConfigError:
+    return ConfigError(f"key {key!r} {problem}")
 
 
 def _baselines(value: Any, fail: Any) -> bool | tuple[str, ...]:

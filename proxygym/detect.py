@@ -403,7 +403,8 @@ def score_suspects(
     if oracles.empty:
         raise ValueError(
             f"{directory} has no finished oracle with a saved model, and the detector needs one "
-            "as the trusted policy: run the sweep with baselines = true"
+            "as the trusted policy: run the sweep with baselines = true (or a list with "
+            '"oracle")'
         )
     if not agent_cells:
         raise ValueError(f"{directory} has no finished agent with a saved model to score")

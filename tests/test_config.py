@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,14 @@ def test_baselines_list_chooses_the_reference_cells(tmp_path: Path) -> None:
         stored = load_config(write_toml(tmp_path / "l.toml", {**TINY, "baselines": given}))
         plain = load_config(write_toml(tmp_path / "b.toml", {**TINY, "baselines": same}))
         assert stored.canonical().replace('"l"', '"b"') == plain.canonical()
+    # Built directly, a config gets the same canonical form.
+    built = replace(
+        load_config(write_toml(tmp_path / "d.toml", TINY)), baselines=("exact", "random")
+    )
+    assert built.baselines == ("random", "exact")
+    assert replace(built, baselines=("exact", "oracle", "random")).baselines is True
+    with pytest.raises(ConfigError, match="unknown baseline 'nope'"):
+        replace(built, baselines=("nope",))
     partial = {**TINY, "baselines": ["exact", "random"]}
     assert load_config(write_toml(tmp_path / "p.toml", partial)).to_dict()["baselines"] == [
         "random",

@@ -21,6 +21,7 @@ from experiments.misspecification_surface import (
     SHARED_ORACLE_ENVS,
     SURFACE_ENVS,
     Args,
+    analyse_env,
     knob_of,
     knob_values,
     main,
@@ -247,6 +248,37 @@ MADE_UP_BASELINES: dict[str, dict[str, Any]] = {
     },
     "proxygym/TrafficMerge-v0": {"oracle": (0.0, -2.0), "random": (0.0, -10.0), "exact": None},
 }
+
+
+def test_the_shared_oracle_survives_reruns_with_other_settings_and_failed_agents(
+    tmp_path: Path,
+) -> None:
+    traffic = "proxygym/TrafficMerge-v0"
+    first = Args(out=tmp_path, envs=(traffic,), knob_multiples=(0.0, 1.0, 2.0), timesteps=4096)
+    first = replace(first, fractions=(0.0, 0.5, 1.0), seeds=(0,))
+    for key, config in plan(first).items():
+        knob = next(iter(config.env_kwargs.values()))
+        write_finished_sweep(
+            tmp_path / key, config, _made_up_returns(traffic, knob), **MADE_UP_BASELINES[traffic]
+        )
+    # Rerun without the default setting, whose sweep trained the oracle: the other two
+    # directories keep the baselines they were written with (or they would be refused).
+    second = replace(first, knob_multiples=(0.0, 2.0))
+    kinds = {key: config.baseline_kinds for key, config in plan(second).items()}
+    assert kinds == dict.fromkeys(
+        ["TrafficMerge-v0/misspecification=0", "TrafficMerge-v0/misspecification=8"],
+        ("random", "exact"),
+    )
+    # Every agent cell of the default's sweep failed: its oracle still serves the others.
+    for cell in (tmp_path / "TrafficMerge-v0/misspecification=4/cells").glob("agent-*"):
+        cell.unlink()
+    surface = analyse_env(tmp_path, traffic, [0.0, 4.0, 8.0])
+    assert surface is not None and surface.reference == ORACLE
+    assert sorted(surface.grid["knob"].unique()) == [0.0, 8.0]
+    # (true + 10) / (oracle -2 + 10), as in the test below.
+    np.testing.assert_allclose(
+        grid_matrix(surface.grid).to_numpy(), [[0.25, 0.5, 0.75], [0.25, 0.75, 0.5]]
+    )
 
 
 def test_grids_heat_maps_and_report_from_finished_sweeps(

@@ -101,8 +101,9 @@ def test_sweeps_sharing_one_pool_give_each_sweeps_own_records(
     reference_run: Path, tmp_path: Path
 ) -> None:
     half = tmp_path / "half"
-    run_sweep(tiny_config(seeds=[1]), half, echo=quiet)  # finished before: resumed, not rerun
     other = tiny_config(seeds=[1])
+    run_sweep(other, half, echo=quiet)
+    results.cell_path(half, "oracle-seed1").unlink()  # one cell left to run: it queues too
     with pytest.raises(SweepError, match="same directory"):
         run_sweeps([(tiny_config(), tmp_path / "a"), (other, tmp_path / "a")], workers=2)
     lines: list[str] = []
@@ -113,9 +114,31 @@ def test_sweeps_sharing_one_pool_give_each_sweeps_own_records(
     pd.testing.assert_frame_equal(
         comparable(half), comparable(reference_run).query("seed != 0").reset_index(drop=True)
     )
-    assert [len(summary.ran) for summary in summaries] == [6, 0]
-    assert summaries[1].skipped == [cell.key for cell in plan_cells(other)]
+    assert [len(summary.ran) for summary in summaries] == [6, 1]
+    assert summaries[1].ran == ["oracle-seed1"] and len(summaries[1].skipped) == 3
     assert any("resuming" in line and str(half) in line for line in lines)
+
+
+def test_each_sweep_of_a_shared_pool_records_its_own_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(self: object) -> None:
+        raise RuntimeError("random baseline exploded")
+
+    monkeypatch.setattr("proxygym.training._CellRunner.run_random", explode)
+    first, second = tiny_config(seeds=[0]), tiny_config(seeds=[1], baselines=["random"])
+    lines: list[str] = []
+    summaries = run_sweeps(
+        [(first, tmp_path / "one"), (second, tmp_path / "two")], echo=lines.append
+    )
+    assert [summary.failed for summary in summaries] == [["random"], ["random"]]
+    assert [summary.ran for summary in summaries] == [
+        ["agent-seed0", "oracle-seed0", "exact"],
+        ["agent-seed1"],
+    ]
+    for name in ("one", "two"):
+        assert "exploded" in results.failed_cells(tmp_path / name)["random"]
+        assert f"{tmp_path / name}: cell random failed" in "\n".join(lines)
 
 
 def test_failed_cell_is_recorded_and_retried(
