@@ -10,8 +10,10 @@ resets, Monitor, the vector env and PPO's bootstrapping), made through
 enforcing, time limit; SB3's Monitor).
 A ratio near 1 means the environment's cost is negligible next to the
 learner's. Target: >= 0.9. Throughput is measured in CPU time (one process,
-one torch thread), which other jobs on the machine do not inflate; the wall
-time ratio is printed beside it and agrees on an idle machine.
+one torch thread), which other jobs on the machine do not inflate. Even so,
+on our 2-core VM two identical runs differ by up to 20 %, so each repeat runs
+the environment and the constant env back to back (alternating which goes
+first) and the headline is the median of those paired ratios, with their range.
 
 Run on demand: ``python benchmarks/ppo_overhead.py [--steps N] [--repeats R] [--env ID ...]``.
 """
@@ -121,7 +123,10 @@ def main() -> None:
         "--steps", type=int, default=16_384, help="PPO steps per run (default: %(default)s)"
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="runs per setting, best kept (default: %(default)s)"
+        "--repeats",
+        type=int,
+        default=5,
+        help="pairs of runs (env, constant) per environment (default: %(default)s)",
     )
     parser.add_argument(
         "--env", nargs="+", default=None, metavar="ID", help="ids to measure (default: all)"
@@ -130,10 +135,11 @@ def main() -> None:
     ids = args.env or [record.id for record in proxygym.list_envs()]
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} cores, torch {torch.__version__}, 1 torch thread")
-    print("steps/s of CPU time (best of the repeats); ratio = env / constant, in CPU and wall time")
     print(
-        f"{'environment':<32} {'env steps/s':>12} {'constant':>12} {'ratio':>7} {'wall ratio':>11}"
+        "steps/s of CPU time, medians of the repeats; ratio = median over repeats of "
+        "env / constant (each repeat runs both, alternating which goes first), and its range"
     )
+    print(f"{'environment':<32} {'env steps/s':>12} {'constant':>12} {'ratio':>7}  range")
     for env_id in ids:
         settings = load_hyperparameters("ppo", env_id)
         n_envs = settings.pop("n_envs")
@@ -147,11 +153,8 @@ def main() -> None:
             "episode_steps": episode_steps,
             "terminates": terminates,
         }
-        real, constant = np.zeros(2), np.zeros(2)  # best (CPU, wall) steps/s of the repeats
-        for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
-            real = np.maximum(
-                real, throughput(make_env(env_id, n_envs, 0), dict(settings), args.steps)
-            )
+        pairs = []  # (env, constant) steps/s of CPU time, one run of each per repeat
+        for repeat in range(args.repeats):
             baseline = make_vec_env(
                 CONSTANT_ID,
                 n_envs,
@@ -159,11 +162,15 @@ def main() -> None:
                 env_kwargs=spaces,
                 monitor_kwargs={"info_keywords": EPISODE_KEYS},
             )
-            constant = np.maximum(constant, throughput(baseline, dict(settings), args.steps))
-        ratio = real / constant
+            runs = {"env": make_env(env_id, n_envs, 0), "constant": baseline}
+            order = ("env", "constant") if repeat % 2 == 0 else ("constant", "env")
+            speed = {name: throughput(runs[name], dict(settings), args.steps)[0] for name in order}
+            pairs.append((speed["env"], speed["constant"]))
+        real, constant = (float(np.median(column)) for column in zip(*pairs, strict=True))
+        ratios = sorted(env / const for env, const in pairs)
         print(
-            f"{env_id:<32} {real[0]:>12,.0f} {constant[0]:>12,.0f} {ratio[0]:>7.3f} "
-            f"{ratio[1]:>11.3f}"
+            f"{env_id:<32} {real:>12,.0f} {constant:>12,.0f} {np.median(ratios):>7.3f}  "
+            f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
         )
 
 
