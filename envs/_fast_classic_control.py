@@ -94,6 +94,14 @@ class FloatState:
         self._state = value
         self._floats = None
 
+    def _state_floats(self) -> list[float]:
+        """The state a step starts from, as floats; ResetNeeded before ``reset``."""
+        if self._floats is not None:
+            return self._floats
+        if self._state is None:
+            raise ResetNeeded(f"{type(self).__name__}: call reset() before step()")
+        return as_floats(self._state)
+
 
 def angle_normalize(x: float) -> float:
     """Pendulum-v1's ``angle_normalize``: ``x`` wrapped into [-pi, pi), on a float."""
@@ -121,11 +129,7 @@ class FastAcrobotEnv(FloatState, AcrobotEnv):
 
     def step(self, a: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Gymnasium's ``AcrobotEnv.step``: an RK4 step of ``dt``, torque ``AVAIL_TORQUE[a]``."""
-        state = self._floats
-        if state is None:
-            if self._state is None:
-                raise ResetNeeded("FastAcrobotEnv: call reset() before step()")
-            state = as_floats(self._state)
+        state = self._state_floats()
         torque = self.AVAIL_TORQUE[a]
         if self.torque_noise_max > 0:
             torque += self.np_random.uniform(-self.torque_noise_max, self.torque_noise_max)
@@ -282,11 +286,7 @@ class FastPendulumEnv(FloatState, PendulumEnv):
 
     def step(self, u: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Gymnasium's ``PendulumEnv.step``: one Euler step of ``dt`` with torque ``u`` clipped."""
-        state = self._floats
-        if state is None:
-            if self._state is None:
-                raise ResetNeeded("FastPendulumEnv: call reset() before step()")
-            state = as_floats(self._state)
+        state = self._state_floats()
         th, thdot = state
         torque = self._clipped_torque(u)
         self.last_u = torque  # for rendering
