@@ -90,6 +90,16 @@ def pendulum_action(rng: np.random.Generator, step: int) -> Any:
     return rng.uniform(-4.0, 4.0, 1).astype(np.float32)
 
 
+def step_both(original: Any, fast: Any, action: Any, step: int) -> tuple[Any, Any]:
+    """Step Gymnasium's env and the fast one alike; check the results and states agree."""
+    if not EXACT:  # see the module docstring
+        original.state = fast.state.copy()
+    expected, got = original.step(action), fast.step(action)
+    assert_same_step(expected, got, STATE_TOL, step)
+    assert_close(fast.state, original.state, STATE_TOL, f"state after step {step}")
+    return expected, got
+
+
 @pytest.mark.parametrize(
     "settings",
     [
@@ -115,11 +125,7 @@ def test_fast_acrobot_equals_gymnasiums(settings: dict[str, Any]) -> None:
         observation = got[0]
         for step in range(N_STEPS):
             action = acrobot_action(observation, rng)
-            if not EXACT:  # see the module docstring
-                original.state = fast.state.copy()
-            expected, got = original.step(action), fast.step(action)
-            assert_same_step(expected, got, STATE_TOL, step)
-            assert_close(fast.state, original.state, STATE_TOL, f"state after step {step}")
+            expected, got = step_both(original, fast, action, step)
             observation = got[0]
             if got[2]:
                 terminations += 1
@@ -148,11 +154,7 @@ def test_fast_pendulum_equals_gymnasiums(g: float, settings: dict[str, Any]) -> 
         rng = np.random.default_rng(seed)
         for step in range(N_STEPS):
             action = pendulum_action(rng, step)
-            if not EXACT:  # see the module docstring
-                original.state = fast.state.copy()
-            expected, got = original.step(action), fast.step(action)
-            assert_same_step(expected, got, STATE_TOL, step)
-            assert_close(fast.state, original.state, STATE_TOL, f"state after step {step}")
+            expected, got = step_both(original, fast, action, step)
             assert fast.last_u == original.last_u  # the clipped torque, before any sine
             assert type(fast.last_u) is type(original.last_u)  # float32 for float32 actions
             clipped_speeds += abs(float(fast.state[1])) == fast.max_speed
@@ -282,14 +284,10 @@ def test_fast_acrobot_follows_constants_changed_mid_episode() -> None:
             for name, value in changes.get(step, {}).items():
                 setattr(env, name, value)
         action = acrobot_action(observation, rng)
-        if not EXACT:  # see the module docstring
-            original.state = fast.state.copy()
-        expected, got = original.step(action), fast.step(action)
-        assert_same_step(expected, got, STATE_TOL, step)
-        assert_close(fast.state, original.state, STATE_TOL, f"state after step {step}")
+        expected, got = step_both(original, fast, action, step)
         observation = got[0]
         if got[2]:
-            expected, got = original.reset(), fast.reset()
+            _, got = original.reset(), fast.reset()
             observation = got[0]
 
 
