@@ -184,7 +184,7 @@ class FastAcrobotEnv(FloatState, AcrobotEnv):
         )
 
     def _rk4_constants(self) -> tuple[Accelerations, float, float, float]:
-        """The accelerations (see :meth:`_accelerations`) and RK4's ``dt / 2``, ``dt / 6``, ``dt``.
+        """The accelerations (:func:`acrobot_accelerations`) and RK4's half, sixth and whole ``dt``.
 
         Built from the link constants, ``book_or_nips`` and ``dt`` as they are
         now, as Gymnasium reads them on every step; rebuilt whenever one of
@@ -204,25 +204,10 @@ class FastAcrobotEnv(FloatState, AcrobotEnv):
         if cached is not None and all(map(operator.is_, key, cached[0])):
             return cached[1]  # type: ignore[no-any-return]
         span = key[0] - 0  # Gymnasium's ``t[1] - t[0]``
-        constants = (self._accelerations(), float(span / 2.0), float(span / 6.0), float(span))
+        accelerations = acrobot_accelerations(*key[1:])  # the link constants, book_or_nips
+        constants = (accelerations, float(span / 2.0), float(span / 6.0), float(span))
         self._rk4_cache = (key, constants)
         return constants
-
-    def _accelerations(self) -> Accelerations:
-        """Gymnasium's ``_dsdt`` accelerations for the current link constants and ``book_or_nips``.
-
-        Read on every step, as Gymnasium does, so they may change at any time;
-        the function for each set of them is built once (cached).
-        """
-        return acrobot_accelerations(
-            self.LINK_MASS_1,
-            self.LINK_MASS_2,
-            self.LINK_LENGTH_1,
-            self.LINK_COM_POS_1,
-            self.LINK_COM_POS_2,
-            self.LINK_MOI,
-            self.book_or_nips,
-        )
 
 
 @functools.lru_cache(maxsize=16, typed=True)
