@@ -229,3 +229,52 @@ def test_quick_run_summarises_every_environment_and_resumes(
     assert printed.count("0 cells run") == len(QUICK["envs"])
     assert [path.stat().st_mtime_ns for path in cells] == stamps
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv").set_index("env"), summary)
+
+
+def _number(cell: str) -> float:
+    """A write-up table cell as a number: ``50k`` is 50,000, ``n/a`` is NaN."""
+    cell = cell.strip()
+    if cell == "n/a":
+        return math.nan
+    return float(cell[:-1]) * 1_000 if cell.endswith("k") else float(cell)
+
+
+def test_write_up_summary_matches_the_stored_full_size_results() -> None:
+    """Every number of the write-up's full-size table is the stored summary.csv's, rounded.
+
+    The write-up (experiments/goodhart_curves.md) is typed by hand from
+    docs/results/goodhart_curves/summary.csv; this catches a mistyped or stale row.
+    """
+    root = Path(__file__).resolve().parents[1]
+    summary = pd.read_csv(root / "docs/results/goodhart_curves/summary.csv").set_index("env")
+    text = (root / "experiments/goodhart_curves.md").read_text()
+    section = text.split("## Summary at full size", 1)[1].split("\n\n(", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    columns = {
+        "Goodhart point": "goodhart_point",
+        "drop height": "drop_height",
+        "Kendall tau": "kendall_tau",
+        "final proxy": "final_proxy",
+        "final true": "final_true",
+        "oracle true": "oracle_true",
+        "random true": "random_true",
+        "true optimum": "true_optimal",
+        "proxy opt. true": "proxy_optimal",
+        "final true score": "final_true_score",
+        "final oracle score": "final_oracle_score",
+    }
+    body = rows[1:]
+    assert {row.split("|")[1].strip() for row in body} == {
+        env.split("/", 1)[1].removesuffix("-v0") for env in summary.index
+    }
+    for row in body:
+        cells = dict(zip(header, (cell.strip() for cell in row.strip("|").split("|")), strict=True))
+        stored = summary.loc[f"proxygym/{cells['env']}-v0"]
+        for title, column in columns.items():
+            typed, value = _number(cells[title]), float(stored[column])
+            if math.isnan(value):
+                assert math.isnan(typed), (cells["env"], title)
+            else:
+                # Two or three significant figures, or whole numbers: within 1 % or 0.01.
+                assert typed == pytest.approx(value, rel=0.01, abs=0.01), (cells["env"], title)
