@@ -14,7 +14,10 @@ Each cell of the grid is the mean over seeds of the agent's true return,
 normalised at its own knob setting: 0 is the uniformly random policy, 1 the
 exact true optimum where the environment has a tabular model (the five
 Goodhart-suite environments), else the oracle, PPO trained on the true
-objective with the same budget (TrafficMerge, Pandemic).
+objective with the same budget (TrafficMerge, Pandemic). Where the random
+policy already reaches the exact optimum (CobraBounty: random hunting catches
+every wild cobra), random is no floor, and 0 is the exact worst policy's true
+return instead (never hunting: 0 cobras).
 
 Writes ``OUT/<Name>-v0/<knob>=<value>/`` (one sweep each; ``proxygym report``
 works on it and reruns skip finished cells), ``OUT/<Name>-v0/grid.csv`` and
@@ -46,6 +49,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import pandas as pd
 
 if __package__ in (None, ""):  # run as a script: make the `experiments` folder importable
@@ -64,9 +68,10 @@ from experiments.goodhart_curves import (  # noqa: E402
     timesteps_config,
     tuned_budget,
 )
-from proxygym import results  # noqa: E402
+from proxygym import results, tabular  # noqa: E402
 from proxygym.analysis.surface import (  # noqa: E402
     EXACT,
+    EXACT_FROM_WORST,
     ORACLE,
     grid_matrix,
     normalised,
@@ -97,8 +102,12 @@ SURFACE_ENVS: tuple[str, ...] = (
 SHARED_ORACLE_ENVS: frozenset[str] = frozenset(
     {"proxygym/CobraBounty-v0", "proxygym/LagoonRace-v0", "proxygym/TrafficMerge-v0"}
 )
-#: Short names of the normalisation references, for figure titles.
-REFERENCE_SHORT = {EXACT: "exact optimum", ORACLE: "oracle"}
+#: What 0 and 1 of each normalisation reference are, for figure titles.
+REFERENCE_SHORT = {
+    EXACT: "0 = random, 1 = exact optimum",
+    ORACLE: "0 = random, 1 = oracle",
+    EXACT_FROM_WORST: "0 = worst policy, 1 = exact optimum",
+}
 
 
 @dataclass(frozen=True)
@@ -259,10 +268,34 @@ class EnvSurface:
     per_knob: pd.DataFrame
 
 
+def random_reaches_optimum(frame: pd.DataFrame) -> bool:
+    """Whether a sweep's random policy already reaches the exact true optimum (no floor)."""
+    summary = {
+        policy: frame.loc[frame["policy"] == policy, "true_return"].mean()
+        for policy in ("random", "true_optimal")
+    }
+    random, optimum = summary["random"], summary["true_optimal"]
+    return bool(math.isfinite(random) and math.isfinite(optimum) and random >= optimum - 1e-9)
+
+
+def worst_floors(env_id: str, knob: str, values: list[float]) -> dict[float, float] | None:
+    """The exact worst true return at each knob setting (None: no tabular model)."""
+    floors = {}
+    for value in values:
+        kwargs: dict[str, Any] = {knob: value}
+        model = tabular.model_of(gym.make(env_id, **kwargs))
+        if model is None:
+            return None
+        floors[value] = tabular.worst_true_return(model)
+    return floors
+
+
 def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | None:
     """The grid of ``env_id`` and a summary row per knob setting (None: no agent finished).
 
     Knob settings whose sweep has no finished agent cell (all failed) are left out.
+    Where the random policy reaches the exact true optimum at every setting
+    (CobraBounty), 0 is the exact worst policy instead of the random one.
     """
     knob, default = knob_of(env_id)
     frames = {}
@@ -274,7 +307,10 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
         return None
     if env_id in SHARED_ORACLE_ENVS:
         with_shared_oracle(frames, shared_oracle(out, env_id, values))
-    grid = surface_grid(frames)
+    floors = None
+    if all(random_reaches_optimum(frame) for frame in frames.values()):
+        floors = worst_floors(env_id, knob, list(frames))
+    grid = surface_grid(frames, floors)
     final = grid[grid["level"] == grid["level"].max()].set_index("knob")["normalised_true"]
     rows = []
     for value, frame in frames.items():
@@ -293,7 +329,9 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
                 "final_normalised_true": float(final[value]),
                 # Where unlimited pressure on the proxy leads: the exact proxy optimum.
                 "proxy_optimum_normalised": normalised(
-                    summary["proxy_optimal"], summary["random_true"], summary["true_optimal"]
+                    summary["proxy_optimal"],
+                    floors[value] if floors else summary["random_true"],
+                    summary["true_optimal"],
                 ),
             }
         )
@@ -308,7 +346,7 @@ def write_env_outputs(out: Path, surface: EnvSurface) -> list[Path]:
     results.write_atomic(directory / "grid.csv", surface.grid.to_csv(index=False).encode())
     title = (
         f"{env_dir_name(surface.env)}: normalised true return\n"
-        f"0 = random, 1 = {REFERENCE_SHORT.get(surface.reference, surface.reference)}"
+        f"{REFERENCE_SHORT.get(surface.reference, surface.reference)}"
     )
     return save_surface_heatmap(surface.grid, surface.knob, title, directory / "heatmap")
 
@@ -351,7 +389,8 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float) -> str:
         "over seeds of the true return normalised at its own knob setting: 0 = the uniformly "
         "random policy, 1 = the exact true optimum (tabular model) or, where there is none, the "
         "oracle (PPO on the true objective, same budget; not optimal, so values above 1 occur, "
-        "and n/a where the oracle did no better than random).",
+        "and n/a where the oracle did no better than random). Where the random policy already "
+        "reaches the exact optimum (CobraBounty), 0 is the exact worst policy instead.",
         "",
         "## Final checkpoint, normalised true return by knob setting",
         "",

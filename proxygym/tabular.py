@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -233,6 +233,17 @@ def model_of(env: Any) -> TabularModel | None:
 def optimal_returns(model: TabularModel) -> dict[Objective, Evaluation]:
     """Exact returns of the proxy-optimal and the true-optimal policy (ties split evenly)."""
     return {objective: evaluate(model, solve(model, objective)) for objective in ("proxy", "true")}
+
+
+def worst_true_return(model: TabularModel) -> float:
+    """The lowest expected true return any policy can get: backward induction on -true.
+
+    A floor for normalising true returns where the uniformly random policy is
+    no floor at all, because it already reaches the true optimum (CobraBounty:
+    random hunting catches every wild cobra; never hunting catches none).
+    """
+    flipped = replace(model, true_rewards=-model.true_rewards)
+    return evaluate(model, solve(flipped, "true")).true_return
 
 
 def kl_from_reference(

@@ -26,10 +26,13 @@ from experiments.misspecification_surface import (
     knob_values,
     main,
     plan,
+    random_reaches_optimum,
+    worst_floors,
 )
 from proxygym import results
 from proxygym.analysis.surface import (
     EXACT,
+    EXACT_FROM_WORST,
     NO_REFERENCE,
     ORACLE,
     grid_matrix,
@@ -123,6 +126,35 @@ def test_surface_grid_lays_out_knob_by_level(tmp_path: Path) -> None:
         grid_matrix(grid, "speed")
 
 
+def test_a_floor_replaces_random_where_random_reaches_the_optimum(tmp_path: Path) -> None:
+    frame = _sweep(tmp_path, 3.0, exact=True)
+    assert not random_reaches_optimum(frame)
+    # (true - floor -5) / (optimum 20 - floor -5) per record.
+    scores, reference = normalised_true(frame, floor=-5.0)
+    assert reference == EXACT_FROM_WORST
+    assert scores[frame["policy"] == "agent"].tolist() == pytest.approx(
+        [(t + 5) / 25 for values in AGENT.values() for _, t in values]
+    )
+    # A floor at or above the optimum spans nothing: the usual references apply.
+    assert normalised_true(frame, floor=20.0)[1] == EXACT
+    grid = surface_grid({3.0: frame}, floors={3.0: -5.0})
+    assert grid["normalised_true"].tolist() == pytest.approx([5 / 25, 15 / 25, 9 / 25])
+    assert set(grid["reference"]) == {EXACT_FROM_WORST}
+    # Random at the optimum: the sweep's exact scores are all NaN, so a floor is needed.
+    saturated = frame.copy()
+    saturated.loc[saturated["policy"] == "random", "true_return"] = 20.0
+    assert random_reaches_optimum(saturated)
+
+
+def test_cobra_bounty_floors_are_the_exact_worst_hunter() -> None:
+    assert worst_floors("proxygym/CobraBounty-v0", "breeding_rate", [0.0, 4.0]) == {
+        0.0: 0.0,
+        4.0: 0.0,
+    }
+    # No tabular model, no floors.
+    assert worst_floors("proxygym/TrafficMerge-v0", "misspecification", [4.0]) is None
+
+
 def test_heat_map_annotates_every_cell_and_spans_random_to_reference(tmp_path: Path) -> None:
     grid = surface_grid({0.0: _sweep(tmp_path, 0.0, exact=True)})
     fig = surface_heatmap(grid, "harshness", "title")
@@ -143,8 +175,8 @@ def test_every_surface_environment_has_one_knob_that_accepts_zero() -> None:
     assert knob_values("proxygym/SpeedTrack-v0", Args.knob_multiples) == [0, 1.5, 3, 4.5, 6]
 
 
-def test_full_size_plan_is_five_knob_settings_per_environment() -> None:
-    configs = plan(Args(envs=("proxygym/Pandemic-v0",)))
+def test_full_size_plan_is_five_knob_settings_per_environment(tmp_path: Path) -> None:
+    configs = plan(Args(out=tmp_path, envs=("proxygym/Pandemic-v0",)))
     assert list(configs) == [f"Pandemic-v0/misspecification={v:g}" for v in (0, 0.5, 1, 1.5, 2)]
     config = configs["Pandemic-v0/misspecification=1.5"]
     assert config.env_kwargs == {"misspecification": 1.5}
@@ -193,8 +225,9 @@ def _true_rollout(env_id: str, env_kwargs: dict[str, Any], steps: int = 1500) ->
     return trajectory
 
 
-def test_full_size_plan_trains_a_shared_oracle_once() -> None:
-    configs = plan(Args(envs=("proxygym/LagoonRace-v0",)))
+def test_full_size_plan_trains_a_shared_oracle_once(tmp_path: Path) -> None:
+    # An empty OUT: plan() keeps the baselines of sweep directories already there.
+    configs = plan(Args(out=tmp_path, envs=("proxygym/LagoonRace-v0",)))
     kinds = {key: config.baseline_kinds for key, config in configs.items()}
     assert kinds == {
         f"LagoonRace-v0/target_value={v:g}": (
@@ -203,7 +236,7 @@ def test_full_size_plan_trains_a_shared_oracle_once() -> None:
         for v in (0, 0.5, 1, 1.5, 2)
     }
     # Without the default among the settings, the lowest one trains it.
-    quick = plan(replace(Args(), **QUICK))
+    quick = plan(replace(Args(out=tmp_path), **QUICK))
     assert quick["TrafficMerge-v0/misspecification=0"].baseline_kinds == (
         "oracle",
         "random",
@@ -285,7 +318,7 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "surface"
-    for key, config in plan(replace(Args(), **QUICK)).items():
+    for key, config in plan(replace(Args(out=out), **QUICK)).items():
         knob = next(iter(config.env_kwargs.values()))
         returns = _made_up_returns(config.env, knob)
         write_finished_sweep(out / key, config, returns, **MADE_UP_BASELINES[config.env])

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.tabular import TabularModel, TabularPolicy, evaluate, kl_from_reference, solve
+from proxygym.tabular import (
+    TabularModel,
+    TabularPolicy,
+    evaluate,
+    kl_from_reference,
+    solve,
+    worst_true_return,
+)
 
 TABULAR_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("proxygym/BoatRace-v0", {}),
@@ -69,6 +76,23 @@ def test_tiny_mdp_optimal_policies_by_hand() -> None:
     np.testing.assert_array_equal(true_policy.probs[1, 2], [0.5, 0.5])
     assert evaluate(model, true_policy).true_return == 3.0
     assert evaluate(model, true_policy).proxy_return == 0.0
+
+
+def test_worst_true_return_by_hand() -> None:
+    # Worst: a0 then a0 pays true 0 - 1 (a1 first pays at least 1 + 2).
+    assert worst_true_return(deterministic_model(TINY, horizon=2)) == -1.0
+    # Three steps: 0 - 1 - 1; the model itself is left as it was.
+    model = deterministic_model(TINY, horizon=3)
+    assert worst_true_return(model) == -2.0
+    assert evaluate(model, solve(model, "true")).true_return == 5.0
+
+
+def test_cobra_bounty_worst_hunter_catches_nothing() -> None:
+    """Never hunting removes no wild cobra, at any breeding rate; the optimum removes all 20."""
+    for rate in (0.0, 4.0, 8.0):
+        model = model_of("proxygym/CobraBounty-v0", breeding_rate=rate)
+        assert worst_true_return(model) == 0.0
+        assert evaluate(model, solve(model, "true")).true_return == pytest.approx(20.0)
 
 
 def test_tiny_mdp_soft_optimal_policy_by_hand() -> None:

@@ -13,6 +13,9 @@ exact true optimum where the environment has a tabular model (the
 ``true_score`` of :func:`proxygym.results.load`); elsewhere it is the oracle,
 the same algorithm and budget trained on the true objective, which is a
 weaker yardstick (the oracle is not optimal, so scores above 1 can happen).
+Where the random policy already reaches the exact optimum, so that it is no
+floor, a caller can pass the exact worst return as the floor instead
+(``floors`` of :func:`surface_grid`; :func:`proxygym.tabular.worst_true_return`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from proxygym.analysis.metrics import agent_records, goodhart_metrics
 #: Names of the normalisation references, as they appear in tables and titles.
 EXACT = "exact true optimum"
 ORACLE = "oracle (same algorithm and budget, trained on the true objective)"
+EXACT_FROM_WORST = (
+    "exact true optimum, with the exact worst policy as 0 (the random policy reaches the optimum)"
+)
 NO_REFERENCE = "none"
 
 #: Bootstrap resamples for summaries: the intervals are not reported here, only the points.
@@ -66,15 +72,20 @@ def oracle_scores(frame: pd.DataFrame) -> pd.Series:
     return scores
 
 
-def normalised_true(frame: pd.DataFrame) -> tuple[pd.Series, str]:
+def normalised_true(frame: pd.DataFrame, floor: float | None = None) -> tuple[pd.Series, str]:
     """Each record's normalised true return, and the name of the reference used.
 
-    The exact true optimum when every agent record has one (``true_score``);
-    else the oracle when the sweep recorded an oracle and the random policy
-    (NaN at settings where the oracle did no better than random); else NaN
-    with :data:`NO_REFERENCE`.
+    With a ``floor`` (a true return to call 0, such as the exact worst
+    policy's) and an exact true optimum recorded: ``(J - floor) / (optimum -
+    floor)``, :data:`EXACT_FROM_WORST`. Otherwise the exact true optimum when
+    every agent record has one (``true_score``); else the oracle when the
+    sweep recorded an oracle and the random policy (NaN at settings where the
+    oracle did no better than random); else NaN with :data:`NO_REFERENCE`.
     """
     agents = frame["policy"] == "agent"
+    optimum = _policy_mean(frame, "true_optimal")
+    if floor is not None and _spans(floor, optimum):
+        return (frame["true_return"] - floor) / (optimum - floor), EXACT_FROM_WORST
     exact = frame["true_score"] if "true_score" in frame else pd.Series(math.nan, frame.index)
     if agents.any() and np.isfinite(exact[agents].to_numpy(dtype=float)).all():
         return exact.astype(float), EXACT
@@ -124,11 +135,15 @@ def sweep_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def surface_grid(frames: Mapping[float, pd.DataFrame]) -> pd.DataFrame:
+def surface_grid(
+    frames: Mapping[float, pd.DataFrame], floors: Mapping[float, float] | None = None
+) -> pd.DataFrame:
     """The misspecification surface: one row per (knob value, pressure level).
 
     ``frames`` maps each knob value to the records of its sweep (one pressure
-    axis, the same levels for every knob value). Columns: ``knob``, ``level``,
+    axis, the same levels for every knob value); ``floors`` optionally maps
+    knob values to the true return that counts as 0 there (see
+    :func:`normalised_true`). Columns: ``knob``, ``level``,
     ``seeds``, ``step`` (mean training steps at the evaluation), mean
     ``proxy_return`` and ``true_return`` over seeds, ``normalised_true`` (mean
     over seeds) with its seed standard deviation ``normalised_true_std``, and
@@ -138,7 +153,7 @@ def surface_grid(frames: Mapping[float, pd.DataFrame]) -> pd.DataFrame:
         raise ValueError("surface_grid needs the records of at least one knob value")
     rows = []
     for knob, frame in frames.items():
-        scores, reference = normalised_true(frame)
+        scores, reference = normalised_true(frame, (floors or {}).get(knob))
         agents = agent_records(frame).assign(normalised_true=scores)
         for level, at_level in agents.groupby("level", sort=True):
             rows.append(
