@@ -75,6 +75,7 @@ from proxygym.analysis.surface import (  # noqa: E402
     ORACLE,
     grid_matrix,
     normalised,
+    random_reaches_optimum,
     surface_grid,
     sweep_summary,
 )
@@ -266,16 +267,6 @@ class EnvSurface:
     reference: str
     grid: pd.DataFrame
     per_knob: pd.DataFrame
-
-
-def random_reaches_optimum(frame: pd.DataFrame) -> bool:
-    """Whether a sweep's random policy already reaches the exact true optimum (no floor)."""
-    summary = {
-        policy: frame.loc[frame["policy"] == policy, "true_return"].mean()
-        for policy in ("random", "true_optimal")
-    }
-    random, optimum = summary["random"], summary["true_optimal"]
-    return bool(math.isfinite(random) and math.isfinite(optimum) and random >= optimum - 1e-9)
 
 
 def worst_floors(env_id: str, knob: str, values: list[float]) -> dict[float, float] | None:

@@ -26,7 +26,6 @@ from experiments.misspecification_surface import (
     knob_values,
     main,
     plan,
-    random_reaches_optimum,
     worst_floors,
 )
 from proxygym import results
@@ -39,6 +38,7 @@ from proxygym.analysis.surface import (
     normalised,
     normalised_true,
     oracle_scores,
+    random_reaches_optimum,
     surface_grid,
     sweep_summary,
 )

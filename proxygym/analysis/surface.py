@@ -52,6 +52,12 @@ def _spans(random: float, reference: float) -> bool:
     return math.isfinite(random) and math.isfinite(reference) and reference - random > 1e-9
 
 
+def random_reaches_optimum(frame: pd.DataFrame) -> bool:
+    """Whether a sweep's random policy already reaches its exact true optimum (so is no floor)."""
+    random, optimum = _policy_mean(frame, "random"), _policy_mean(frame, "true_optimal")
+    return math.isfinite(random) and math.isfinite(optimum) and not _spans(random, optimum)
+
+
 def normalised(value: float, random: float, reference: float) -> float:
     """``(value - random) / (reference - random)``; NaN unless the reference is above random."""
     return (value - random) / (reference - random) if _spans(random, reference) else math.nan
@@ -82,10 +88,11 @@ def normalised_true(frame: pd.DataFrame, floor: float | None = None) -> tuple[pd
     sweep recorded an oracle and the random policy (NaN at settings where the
     oracle did no better than random); else NaN with :data:`NO_REFERENCE`.
     """
+    if floor is not None:
+        optimum = _policy_mean(frame, "true_optimal")
+        if _spans(floor, optimum):
+            return (frame["true_return"] - floor) / (optimum - floor), EXACT_FROM_WORST
     agents = frame["policy"] == "agent"
-    optimum = _policy_mean(frame, "true_optimal")
-    if floor is not None and _spans(floor, optimum):
-        return (frame["true_return"] - floor) / (optimum - floor), EXACT_FROM_WORST
     exact = frame["true_score"] if "true_score" in frame else pd.Series(math.nan, frame.index)
     if agents.any() and np.isfinite(exact[agents].to_numpy(dtype=float)).all():
         return exact.astype(float), EXACT
