@@ -364,11 +364,11 @@ class TrafficMergeEnv(ProxyEnv):
             and space_behind >= IDM_MIN_SPACE + speed * speed / (2.0 * MERGE_BRAKING)
         )
 
-    def _try_merge(self) -> None:
-        """Insert the ramp car at the merge point, standing still, if the gap there allows it."""
-        if not self.merge_allowed():
-            return
-        follower, wrapped = self._merge_follower()
+    def _merge(self, follower: int, wrapped: list[float]) -> None:
+        """Insert the ramp car, standing still, at the merge point ahead of car ``follower``.
+
+        ``wrapped`` holds every car's position round the ring (``_merge_follower``).
+        """
         at = follower + 1
         position = self._positions[follower] + RING_LENGTH - wrapped[follower]
         self._positions.insert(at, position)
@@ -520,6 +520,9 @@ class TrafficMergeEnv(ProxyEnv):
         # of the car behind (none for the first car; its follower, the last, is checked after).
         behind = -math.inf
         crowded = False
+        # The rewards' two sums, accumulated in ring order as ``rewards`` adds them (same bits).
+        stuck = 0.0
+        speed_sum = 0.0
         # One entry per car in each list by construction. No strict=: a keyword argument sends
         # zip() down a slower call path, about 2 % of a step.
         cars = zip(x, v, leader_x, leader_v)  # noqa: B905
@@ -549,13 +552,34 @@ class TrafficMergeEnv(ProxyEnv):
                 crowded = True
             new_x.append(position)
             new_v.append(speed_after)
+            stuck += COMMUTE_EPSILON / (speed_after + COMMUTE_EPSILON)
+            speed_sum += speed_after
             behind = position
+        exact_sums = True
         if crowded or new_x[0] + ring - behind - car_length < guard_space:
             self._hold_back(new_x, new_v)
+            exact_sums = False  # speeds held back: the sums above are stale
         self._positions, self._speeds = new_x, new_v
         if self._ramp_waiting:
-            self._try_merge()
-        proxy, true = self.rewards()
+            # The merge rule (``merge_allowed``), inlined: checked on every step while the ramp
+            # car waits, and the method calls cost more than the arithmetic.
+            wrapped = [position % ring for position in new_x]
+            follower = wrapped.index(max(wrapped))
+            leader = follower + 1 if follower + 1 < len(wrapped) else 0
+            follower_speed = new_v[follower]
+            stopping = min_space + follower_speed * follower_speed / (2.0 * MERGE_BRAKING)
+            space_behind = ring - wrapped[follower] - car_length
+            if wrapped[leader] - car_length >= MERGE_SPACE_AHEAD and space_behind >= stopping:
+                self._merge(follower, wrapped)
+                exact_sums = False  # a car joined: the sums would be in another order
+            else:
+                stuck += 1.0  # the waiting ramp car, stopped
+        if not exact_sums:
+            proxy, true = self.rewards()
+            return self.observe(), proxy, true, False
+        true = -stuck / (N_MAIN + 1)
+        m = self.misspecification
+        proxy = (true + m * (speed_sum / (len(new_v) * IDM_SPEED))) / (1.0 + m)
         return self.observe(), proxy, true, False
 
     # -- rendering ----------------------------------------------------------
