@@ -274,7 +274,8 @@ def worst_floors(env_id: str, knob: str, values: list[float]) -> dict[float, flo
     floors = {}
     for value in values:
         kwargs: dict[str, Any] = {knob: value}
-        model = tabular.model_of(gym.make(env_id, **kwargs))
+        with gym.make(env_id, **kwargs) as env:
+            model = tabular.model_of(env)
         if model is None:
             return None
         floors[value] = tabular.worst_true_return(model)

@@ -370,7 +370,8 @@ class _CellRunner:
         self.record(level, "random", 0, evaluation)
 
     def run_exact(self) -> None:
-        model = model_of(gym.make(self.config.env, **self.env_kwargs))
+        with gym.make(self.config.env, **self.env_kwargs) as env:
+            model = model_of(env)
         if model is None:
             return  # no exact references for this environment: an empty, finished cell
         level = self.cell.levels[0] if self.cell.levels else None
