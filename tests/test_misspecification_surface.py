@@ -398,3 +398,32 @@ def test_quick_run_writes_the_grids_and_resumes(
     assert capsys.readouterr().out.count("0 cells run") == 4
     assert [path.stat().st_mtime_ns for path in cells] == stamps
     pd.testing.assert_frame_equal(pd.read_csv(out / "surface.csv"), combined)
+
+
+def test_write_up_table_matches_the_stored_full_size_surface() -> None:
+    """The write-up's final-checkpoint table is the stored surface.csv's, rounded.
+
+    experiments/misspecification_surface.md is typed by hand from
+    docs/results/misspecification_surface/surface.csv; this catches a
+    mistyped, stale or missing row (every surface environment must have one).
+    """
+    root = Path(__file__).resolve().parents[1]
+    surface = pd.read_csv(root / "docs/results/misspecification_surface/surface.csv")
+    final = surface[surface["level"] == surface.groupby("env")["level"].transform("max")]
+    text = (root / "experiments/misspecification_surface.md").read_text()
+    section = text.split("Final checkpoint, normalised true return by knob setting", 1)[1]
+    rows = [line for line in section.split("\n\n")[1].splitlines() if line.startswith("| ")][1:]
+    typed_envs = set()
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        env = f"proxygym/{cells[0].split(' (')[0]}-v0"
+        typed_envs.add(env)
+        stored = final[final["env"] == env].sort_values("knob_multiple")
+        assert stored["knob_multiple"].tolist() == [0.0, 0.5, 1.0, 1.5, 2.0], env
+        for cell, value in zip(cells[1:], stored["normalised_true"], strict=True):
+            if math.isnan(value):
+                assert cell == "n/a", (env, cell)
+            else:
+                # Three significant figures: within 1 % or 0.001.
+                assert float(cell) == pytest.approx(value, rel=0.01, abs=1e-3), (env, cell)
+    assert typed_envs == set(SURFACE_ENVS)
