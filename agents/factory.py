@@ -19,7 +19,7 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.utils import LinearSchedule
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import proxygym  # noqa: F401  (registers the ids)
 from proxygym.core import INFO_KEYS
@@ -33,7 +33,7 @@ else:  # pragma: no cover
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 #: Keys of the hyperparameter files that are not arguments of the algorithm.
-SETUP_KEYS = ("n_envs", "n_timesteps")
+SETUP_KEYS = ("n_envs", "n_timesteps", "normalize_reward")
 #: Settings that may be written ``"lin_<start>"``: decay linearly from start to 0 over training.
 SCHEDULED_KEYS = ("learning_rate", "clip_range")
 
@@ -112,6 +112,25 @@ def make_env(
     )
 
 
+def normalize_rewards(env: VecEnv, normalize: Any, gamma: float) -> VecEnv:
+    """``env`` with its training rewards scaled by a running estimate of the return's spread.
+
+    ``normalize_reward = true`` in a hyperparameter table (rl-baselines3-zoo's
+    ``normalize`` with ``norm_obs=False``): SB3's ``VecNormalize`` divides
+    each reward by the running standard deviation of the discounted return.
+    Returns of hundreds (a reward of up to 4 on each of 100 steps) otherwise
+    make the value loss dominate the clipped gradient and starve the policy's
+    update. Observations are left alone, so a trained policy acts on the raw
+    environment and evaluation is unchanged; logged episode returns are the
+    environment's own (``Monitor`` sits below the normalisation).
+    """
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize_reward must be true or false, got {normalize!r}")
+    if not normalize:
+        return env
+    return VecNormalize(env, norm_obs=False, norm_reward=True, gamma=gamma)
+
+
 def make_agent(
     algo: str,
     env_id: str,
@@ -137,9 +156,11 @@ def make_agent(
     settings = merge_hyperparameters(load_hyperparameters(name, env_id), overrides)
     n_envs = int(settings.pop("n_envs", 1))
     settings.pop("n_timesteps", None)
+    normalize = settings.pop("normalize_reward", False)
     policy = settings.pop("policy", "MlpPolicy")
     settings = resolve_schedules(settings)
     env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)
+    env = normalize_rewards(env, normalize, settings.get("gamma", 0.99))
     try:
         return ALGORITHMS[name](policy, env, seed=seed, device="cpu", verbose=0, **settings)
     except TypeError as error:

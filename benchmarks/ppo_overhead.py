@@ -45,7 +45,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepR
 
 import proxygym
 from proxygym.agents import EPISODE_KEYS, load_hyperparameters, make_env
-from proxygym.agents.factory import resolve_schedules
+from proxygym.agents.factory import normalize_rewards, resolve_schedules
 
 
 class ConstantEnv(gym.Env):
@@ -141,8 +141,12 @@ def run_seconds(env: VecEnv, settings: dict[str, Any], steps: int) -> tuple[floa
     learner cost; unlike wall time it does not grow when other jobs share the cores.
     """
     timed = TimedVecEnv(env)
+    # Reward normalisation, where tuned, wraps the timed env: PPO's cost, not the env's.
+    trained = normalize_rewards(
+        timed, settings.pop("normalize_reward", False), settings.get("gamma", 0.99)
+    )
     model = PPO(
-        settings.pop("policy", "MlpPolicy"), timed, seed=0, device="cpu", verbose=0, **settings
+        settings.pop("policy", "MlpPolicy"), trained, seed=0, device="cpu", verbose=0, **settings
     )
     timed.seconds = 0.0  # PPO's constructor resets the env; count only training
     start = time.process_time()

@@ -43,6 +43,41 @@ def test_bad_names_are_reported() -> None:
         make_agent("ppo", "proxygym/BoatRace-v0", seed=0, n_stepz=3)
 
 
+def test_normalize_reward_scales_training_rewards_but_not_the_logged_returns() -> None:
+    """``normalize_reward = true`` wraps the vector env in VecNormalize (rewards only).
+
+    The policy still sees the raw observations, and the per-episode returns the
+    logger records stay the environment's own (whole numbers on BoatRace),
+    because Monitor sits below the normalisation.
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    model = make_agent(
+        "ppo",
+        "proxygym/BoatRace-v0",
+        seed=0,
+        n_envs=2,
+        n_steps=64,
+        batch_size=64,
+        n_epochs=1,
+        gamma=0.9,
+        normalize_reward=True,
+    )
+    env = model.get_env()
+    assert isinstance(env, VecNormalize)
+    assert env.norm_reward and not env.norm_obs and env.gamma == 0.9
+    logger = ProxyTrueLogger()
+    model.learn(256, callback=logger)
+    returns = [episode["proxy_return"] for episode in logger.episodes]
+    assert returns and all(value == int(value) for value in returns)
+    # What PPO stored is scaled: the buffer's rewards are not the raw whole numbers.
+    stored = model.rollout_buffer.rewards
+    assert not np.all(stored == np.round(stored))
+    assert not isinstance(make_agent("ppo", "proxygym/BoatRace-v0", seed=0).get_env(), VecNormalize)
+    with pytest.raises(TypeError, match="normalize_reward must be true or false, got 'yes'"):
+        make_agent("ppo", "proxygym/BoatRace-v0", seed=0, normalize_reward="yes")
+
+
 def small_ppo(seed: int, oracle: bool = False):
     return make_agent(
         "ppo",
