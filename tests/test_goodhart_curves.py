@@ -109,7 +109,7 @@ def test_naming_an_unsweepable_environment_is_an_error(capsys: pytest.CaptureFix
 def test_full_size_plan_uses_the_tuned_budgets_and_five_seeds() -> None:
     configs = plan(Args(envs=("proxygym/BoatRace-v0", "proxygym/RocksDiamonds-v0")))
     boat, rocks = configs["BoatRace-v0"], configs["RocksDiamonds-v0"]
-    assert (boat.timesteps, rocks.timesteps) == (50_000, 300_000)  # agents/hyperparams/ppo.toml
+    assert (boat.timesteps, rocks.timesteps) == (50_000, 3_000_000)  # agents/hyperparams/ppo.toml
     assert boat.levels == (0, 3125, 6250, 12500, 25000, 50000)
     assert boat.seeds == (0, 1, 2, 3, 4) and boat.baselines and boat.axis == "timesteps"
 
