@@ -357,7 +357,8 @@ class _CellRunner:
         self.keep_model(model)
 
     def run_random(self) -> None:
-        n_actions = int(gym.make(self.config.env, **self.env_kwargs).action_space.n)  # type: ignore[attr-defined]
+        with gym.make(self.config.env, **self.env_kwargs) as env:
+            n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
         evaluation = evaluate_policy(
             uniform_logits(n_actions),
             self.config.env,

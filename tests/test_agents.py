@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
 
 from proxygym.agents import ALGORITHMS, ProxyTrueLogger, load_hyperparameters, make_agent
 from proxygym.evaluation import evaluate_policy, policy_logits, uniform_logits
@@ -50,8 +51,6 @@ def test_normalize_reward_scales_training_rewards_but_not_the_logged_returns() -
     logger records stay the environment's own (whole numbers on BoatRace),
     because Monitor sits below the normalisation.
     """
-    from stable_baselines3.common.vec_env import VecNormalize
-
     model = make_agent(
         "ppo",
         "proxygym/BoatRace-v0",
