@@ -27,6 +27,7 @@ from proxygym.reward_models import (
     step_features,
     trajectory_scores,
 )
+from proxygym.reward_models import ensemble as ensemble_module
 from proxygym.reward_models.env import LearnedProxyEnv, fitted_reward_model
 from proxygym.reward_models.model import fit_ensemble, fit_reward_model
 
@@ -322,6 +323,51 @@ def test_step_reward_is_the_prediction_for_the_step_features(
         np.testing.assert_allclose(fast, ensemble.predict(steps), rtol=1e-5, atol=1e-6)
 
 
+def test_step_reward_memo_returns_exactly_what_a_fresh_model_computes(
+    tomato_segments: Segments, tomato_ensemble: RewardEnsemble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = tomato_segments.features[:3].reshape(-1, TOMATO_FEATURES)
+    keys = [(f[:TOMATO_OBS], a) for f in steps for a in range(4)]  # repeats and every action
+    fresh = [RewardEnsemble(tomato_ensemble.members, "lcb").step_reward(o, a) for o, a in keys]
+    memoised = RewardEnsemble(tomato_ensemble.members, "lcb")
+    for _ in range(2):  # misses, then hits
+        assert [memoised.step_reward(o, a) for o, a in keys] == fresh
+    distinct = {(o.tobytes(), a) for o, a in keys}
+    assert len(memoised._step_cache) == len(distinct) < len(keys)
+    # A full memo starts afresh: bounded, and still exact.
+    monkeypatch.setattr(ensemble_module, "STEP_CACHE_SIZE", 5)
+    bounded = RewardEnsemble(tomato_ensemble.members, "lcb")
+    assert [bounded.step_reward(o, a) for o, a in keys] == fresh
+    assert 0 < len(bounded._step_cache) <= 5
+
+
+def test_warm_step_cache_precomputes_the_commonest_observations(
+    tomato_segments: Segments, tomato_ensemble: RewardEnsemble
+) -> None:
+    observations = tomato_segments.features[..., :TOMATO_OBS].reshape(-1, TOMATO_OBS)
+    rows, counts = np.unique(observations, axis=0, return_counts=True)
+    commonest = rows[np.argmax(counts)]
+    warmed = RewardEnsemble(tomato_ensemble.members)
+    warmed.warm_step_cache(observations, 4, max_observations=3)
+    assert len(warmed._step_cache) == 3 * 4
+    for action in range(4):
+        assert (commonest.tobytes(), action) in warmed._step_cache
+        expected = RewardEnsemble(tomato_ensemble.members).step_reward(commonest, action)
+        assert warmed.step_reward(commonest, action) == expected
+    assert len(warmed._step_cache) == 3 * 4  # those were lookups
+
+
+def test_with_aggregate_shares_what_it_can(
+    tomato_segments: Segments, tomato_ensemble: RewardEnsemble
+) -> None:
+    assert tomato_ensemble.with_aggregate("mean") is tomato_ensemble
+    lcb = tomato_ensemble.with_aggregate("lcb")
+    assert lcb is not tomato_ensemble and lcb.with_aggregate("lcb", 1.0) is lcb
+    assert lcb._step_cache is not tomato_ensemble._step_cache  # 3 members: values differ
+    single = RewardEnsemble(tomato_ensemble.members[:1])
+    assert single.with_aggregate("min")._step_cache is single._step_cache  # values agree
+
+
 # -- wrapper -------------------------------------------------------------------
 
 
@@ -400,6 +446,10 @@ def test_learned_proxy_fits_once_per_process_and_seeds_only_by_rm_seed() -> None
     ).unwrapped
     assert fitted_reward_model.cache_info().hits == hits + 1
     assert second.ensemble.members is first.ensemble.members
+    # Copies with the same aggregate share the model and its memo, warmed on the fit's data.
+    again: Any = gym.make(LEARNED, base_env=TOMATO, comparisons=50, segments=100).unwrapped
+    assert again.ensemble is first.ensemble
+    assert len(first.ensemble._step_cache) > 0
     other: Any = gym.make(
         LEARNED, base_env=TOMATO, comparisons=50, segments=100, rm_seed=1
     ).unwrapped

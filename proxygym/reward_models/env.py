@@ -8,6 +8,7 @@ copies of one training run fit once.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -53,6 +54,11 @@ class RewardModelSpec:
 def fitted_reward_model(spec: RewardModelSpec) -> RewardEnsemble:
     """Collect random-play segments of ``spec.base_env``, label pairs, fit (cached per process).
 
+    The returned model's per-step memo is warmed on the segments'
+    observations (:meth:`RewardEnsemble.warm_step_cache`), and every
+    environment of the process that uses the same aggregate shares the model
+    and with it the memo.
+
     Rollouts are seeded by ``rm_seed``, the labels by ``(rm_seed, a constant)``
     and the fit by ``rm_seed``. The labelling temperature is
     ``label_temperature`` times the standard deviation of the segments' true
@@ -67,7 +73,7 @@ def fitted_reward_model(spec: RewardModelSpec) -> RewardEnsemble:
     temperature = spec.label_temperature * float(segments.true_returns.std())
     rng = np.random.default_rng([spec.rm_seed, _LABEL_STREAM])
     comparisons = label_pairs(segments, spec.comparisons, temperature, spec.flip_probability, rng)
-    return fit_ensemble(
+    ensemble = fit_ensemble(
         segments,
         comparisons,
         members=spec.members,
@@ -75,6 +81,10 @@ def fitted_reward_model(spec: RewardModelSpec) -> RewardEnsemble:
         width=spec.rm_width,
         depth=spec.rm_depth,
     )
+    with gym.make(spec.base_env, disable_env_checker=True, **dict(spec.base_kwargs)) as probe:
+        n_actions = int(probe.action_space.n)  # type: ignore[attr-defined]
+    ensemble.warm_step_cache(segments.features[..., : ensemble.n_features - n_actions], n_actions)
+    return ensemble
 
 
 class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
@@ -197,7 +207,12 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
         self.label_temperature = check_knob("label_temperature", label_temperature)
         self.flip_probability = check_probability("flip_probability", flip_probability)
         self.rm_seed = check_int("rm_seed", rm_seed, 0)
-        base = gym.make(base_env, render_mode=render_mode, **self.base_kwargs)
+        # The outer gym.make already checks this environment and enforces reset-before-step;
+        # the base's own copies of those two wrappers would only add a layer to every step.
+        base_spec = dataclasses.replace(
+            gym.spec(base_env), order_enforce=False, disable_env_checker=True
+        )
+        base = gym.make(base_spec, render_mode=render_mode, **self.base_kwargs)
         check_spaces(base, f"base_env {base_env!r}")
         spec = RewardModelSpec(
             base_env,
