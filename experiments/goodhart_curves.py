@@ -38,7 +38,7 @@ import argparse
 import copy
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -404,8 +404,9 @@ def report_text(
     verdicts: dict[str, str],
     left_out: dict[str, str],
     seconds: float,
+    cells: float,
 ) -> str:
-    """The Markdown of ``OUT/report.md``."""
+    """The Markdown of ``OUT/report.md``; ``cells`` as for ``runtime_section``."""
     levels = ", ".join(f"{f:g}" for f in args.fractions)
     budget = f"{args.timesteps:,} steps" if args.timesteps else "its tuned n_timesteps (ppo.toml)"
     lines = [
@@ -439,13 +440,39 @@ def report_text(
     if left_out:
         lines += ["", "## Not swept", ""]
         lines += [f"- {env_id}: {reason}" for env_id, reason in left_out.items()]
-    lines += runtime_section(seconds)
+    lines += runtime_section(seconds, cells, args.workers)
     return "\n".join(lines) + "\n"
 
 
-def runtime_section(seconds: float) -> list[str]:
-    """The report's closing Runtime section (shared with the misspecification surface)."""
-    return ["", "## Runtime", "", f"{seconds:.0f} s (cells finished by earlier runs not included)."]
+def cell_seconds(directories: Iterable[Path]) -> float:
+    """The finished cells' own wall times, summed over the sweeps in ``directories``.
+
+    This is the compute the whole experiment took, however many sittings it was
+    resumed over; a resumed run's own duration leaves out every cell it skipped.
+    """
+    total = 0.0
+    for directory in directories:
+        if (directory / results.MANIFEST).exists():
+            frame = results.load(directory)
+            if not frame.empty:
+                total += float(frame.groupby("cell")["wall_time"].max().sum())
+    return total
+
+
+def runtime_section(seconds: float, cells: float, workers: int) -> list[str]:
+    """The report's closing Runtime section (shared with the misspecification surface).
+
+    ``seconds`` is this invocation's wall time, ``cells`` the finished cells'
+    own wall times summed (``cell_seconds``).
+    """
+    return [
+        "",
+        "## Runtime",
+        "",
+        f"This run: {seconds:.0f} s (cells finished by earlier runs not included). "
+        f"Every finished cell's own wall time, summed: {cells:.0f} s ({cells / 3600:.1f} h), "
+        f"about {cells / 3600 / workers:.1f} h with {workers} worker(s).",
+    ]
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -568,7 +595,9 @@ def main(argv: list[str] | None = None) -> int:
     summaries = run_sweeps(jobs, args.workers, args.progress)
     table, verdicts = summarise(configs, args.out, args.env_reports)
     results.write_atomic(args.out / "summary.csv", table.to_csv(index=False).encode())
-    text = report_text(args, table, verdicts, left_out, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    cells = cell_seconds(directory for _, directory in jobs)
+    text = report_text(args, table, verdicts, left_out, seconds, cells)
     results.write_atomic(args.out / "report.md", text.encode())
     print(markdown_table(table[["env", "goodhart_point", "drop_height", "kendall_tau"]]))
     print(f"Report: {args.out / 'report.md'}")

@@ -58,6 +58,7 @@ if __package__ in (None, ""):  # run as a script: make the `experiments` folder 
 import proxygym  # noqa: E402
 from experiments.goodhart_curves import (  # noqa: E402
     apply_options,
+    cell_seconds,
     env_dir_name,
     estimate_only,
     exit_code,
@@ -366,7 +367,7 @@ def final_by_multiple(combined: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def report_text(args: Args, surfaces: list[EnvSurface], seconds: float) -> str:
+def report_text(args: Args, surfaces: list[EnvSurface], seconds: float, cells: float) -> str:
     """The Markdown of ``OUT/report.md``."""
     combined = combined_grid(surfaces)
     levels = ", ".join(f"{f:g}" for f in args.fractions)
@@ -410,7 +411,7 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float) -> str:
             "",
             markdown_table(surface.per_knob),
         ]
-    lines += runtime_section(seconds)
+    lines += runtime_section(seconds, cells, args.workers)
     return "\n".join(lines) + "\n"
 
 
@@ -468,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     combined = combined_grid(surfaces)
     results.write_atomic(args.out / "surface.csv", combined.to_csv(index=False).encode())
-    text = report_text(args, surfaces, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    cells = cell_seconds(directory for _, directory in jobs)
+    text = report_text(args, surfaces, seconds, cells)
     results.write_atomic(args.out / "report.md", text.encode())
     print(f"Report: {args.out / 'report.md'}")
     return exit_code(summaries)
