@@ -15,7 +15,7 @@ Constructed directly, without ``gym.make``, the two never truncate.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -28,17 +28,21 @@ from proxygym.proxy_reward import ProxyReward, Term, Transition
 PENDULUM_MAX_TORQUE = 2.0
 
 
-def tip_height(transition: Transition) -> float:
-    """Height of the acrobot's tip after the step, from 0 (hanging down) to 1 (straight up).
+def acrobot_tip_height(observation: Any) -> float:
+    """Height of the acrobot's tip in an observation, from 0 (hanging down) to 1 (straight up).
 
     Acrobot-v1's observation starts with ``cos t1, sin t1, cos t2, sin t2``; the
     tip is ``-cos t1 - cos(t1 + t2)`` above the pivot, in [-2, 2], and the
-    episode ends once that exceeds 1 (a proxy value above 0.75).
+    episode ends once that exceeds 1 (a value above 0.75).
     """
-    observation = transition.next_observation
     values = observation.tolist() if type(observation) is np.ndarray else as_floats(observation)
     cos1, sin1 = values[0], values[1]
     return (2.0 - cos1 - (cos1 * values[2] - sin1 * values[3])) / 4.0
+
+
+def tip_height(transition: Transition) -> float:
+    """AcrobotHeight's proxy term: ``acrobot_tip_height`` of the observation after the step."""
+    return acrobot_tip_height(transition.next_observation)
 
 
 def torque_cost(transition: Transition) -> float:

@@ -40,7 +40,7 @@ import proxygym
 from proxygym import tabular
 from proxygym.agents import load_hyperparameters, make_agent
 from proxygym.envs._fast_classic_control import FastAcrobotEnv
-from proxygym.envs.proxy_examples import PENDULUM_MAX_TORQUE
+from proxygym.envs.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
 
 EVAL_SEED = 10_000
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -97,12 +97,6 @@ def constant_actions(n_actions: int) -> list[Policy]:
 ACROBOT_GRAVITY = 9.8
 
 
-def acrobot_height(obs: np.ndarray) -> float:
-    """The tip's height above the pivot, ``h = -cos t1 - cos(t1 + t2)`` in [-2, 2]."""
-    cos1, sin1, cos2, sin2 = (float(x) for x in obs[:4])
-    return -cos1 - (cos1 * cos2 - sin1 * sin2)
-
-
 def acrobot_energy(obs: np.ndarray) -> float:
     """Mechanical energy, 0 with both links horizontal at rest; kinetic from the mass matrix.
 
@@ -145,7 +139,7 @@ def acrobot_lookahead(switches: tuple[int, ...], horizon: int) -> Policy:
             obs, _, crossed, _, _ = sim.step(action)
             if crossed:
                 return total - 100.0
-            total += (acrobot_height(obs) + 2.0) / 4.0
+            total += acrobot_tip_height(obs)  # the proxy's pay for the step
         return total
 
     def policy(obs: np.ndarray, step: int) -> int:
