@@ -39,7 +39,7 @@ import torch
 import proxygym
 from proxygym import tabular
 from proxygym.agents import load_hyperparameters, make_agent
-from proxygym.envs._fast_classic_control import FastAcrobotEnv
+from proxygym.envs._fast_classic_control import ACROBOT_GRAVITY, FastAcrobotEnv
 from proxygym.envs.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
 
 EVAL_SEED = 10_000
@@ -92,13 +92,11 @@ def constant_actions(n_actions: int) -> list[Policy]:
     return [always(action) for action in range(n_actions)]
 
 
-# Acrobot-v1's constants (``AcrobotEnv``: unit masses and lengths, centres of mass
-# at the middle of the links, unit moments of inertia, g = 9.8).
-ACROBOT_GRAVITY = 9.8
-
-
 def acrobot_energy(obs: np.ndarray) -> float:
     """Mechanical energy, 0 with both links horizontal at rest; kinetic from the mass matrix.
+
+    Acrobot-v1's constants (``AcrobotEnv``): unit masses and lengths, centres of
+    mass at the middle of the links, unit moments of inertia.
 
     The line (h = 1) is reached at the least potential energy with link 1
     horizontal and link 2 straight up: ``g / 2``. Below that energy the tip
