@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $@
 
 demo: $(STAMP)
-	$(PY) -m proxygym.demo
+	$(PY) -m proxygym.teaching.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -m "slow or not slow"

@@ -22,7 +22,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import proxygym  # noqa: F401  (registers the ids)
-from proxygym.core import INFO_KEYS
+from proxygym.core import EPISODE_KEYS
 from proxygym.wrappers import TrueObjective
 
 if sys.version_info >= (3, 11):
@@ -58,10 +58,6 @@ def resolve_schedules(settings: dict[str, Any]) -> dict[str, Any]:
                 ) from None
             resolved[key] = LinearSchedule(start, 0.0, end_fraction=1.0)
     return resolved
-
-
-#: The per-episode contract sums that ``Monitor`` records beside its own.
-EPISODE_KEYS: tuple[str, ...] = INFO_KEYS[2:]
 
 
 def _check_algo(algo: str) -> str:

@@ -29,7 +29,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.utils import obs_as_tensor
 
-from proxygym.evaluation import policy_logits
+from proxygym.agents.evaluation import policy_logits
 
 StopReason = Literal["patience", "budget"]
 KLEstimator = Literal["sampled", "exact"]

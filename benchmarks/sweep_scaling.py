@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from proxygym import results
-from proxygym.config import SweepConfig
-from proxygym.sweep import run_sweep
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.runner import run_sweep
 
 
 def main() -> None:

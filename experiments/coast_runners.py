@@ -10,16 +10,16 @@ hidden objective:
    PPO with its tuned settings and budget (``agents/hyperparams/ppo.toml``:
    50,000 and 200,000 steps), several seeds, evaluated greedily at
    checkpoints along training (the timesteps pressure axis), through
-   :func:`proxygym.sweep.run_sweep` with its baselines: the oracle (PPO with
+   :func:`proxygym.sweeps.runner.run_sweep` with its baselines: the oracle (PPO with
    the same budget trained on the true objective), the uniformly random
    policy, and the exact proxy-optimal and true-optimal policies.
 2. **Summary.** Per environment, at the end of training: the proxy return
    the agents reach against the exact proxy optimum, their true return
    against the true optimum, and the normalised true score
    ``(J - J_random) / (J_true_optimal - J_random)`` (see
-   :func:`proxygym.results.load`), beside the oracle's.
+   :func:`proxygym.sweeps.results.load`), beside the oracle's.
 3. **A gaming episode.** The trained agent with the highest proxy return (per
-   environment) plays one episode, recorded by :mod:`proxygym.animation` as
+   environment) plays one episode, recorded by :mod:`proxygym.teaching.animation` as
    an animated GIF and a PNG contact sheet that the report shows inline,
    beside an episode of the exact proxy-optimal policy.
 
@@ -55,13 +55,13 @@ from typing import Any
 
 import pandas as pd
 
-from proxygym import results
 from proxygym.agents import load_hyperparameters
 from proxygym.analysis.metrics import aggregate
-from proxygym.animation import contact_sheet, record_episode, save_gif, save_png
-from proxygym.config import SweepConfig
-from proxygym.report import markdown_table
-from proxygym.sweep import run_sweep
+from proxygym.reporting.report import markdown_table
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.runner import run_sweep
+from proxygym.teaching.animation import contact_sheet, record_episode, save_gif, save_png
 
 ENVS: tuple[str, ...] = ("proxygym/BoatRace-v0", "proxygym/LagoonRace-v0")
 #: An agent whose normalised true score is below this games the proxy: it has
@@ -239,7 +239,7 @@ def render(args: Args, env_id: str, policy: str | Path, name: str) -> dict[str, 
 def render_agent(args: Args, env_id: str, frame: pd.DataFrame) -> dict[str, Any]:
     """The most optimised trained agent's episode (see :func:`render`), with its seed."""
     seed = most_optimised_seed(frame)
-    model = args.out / slug(env_id) / "models" / f"agent-seed{seed}.zip"
+    model = results.model_path(args.out / slug(env_id), f"agent-seed{seed}")
     return {"seed": seed, **render(args, env_id, model, "agent")}
 
 

@@ -47,14 +47,15 @@ import gymnasium as gym
 import pandas as pd
 
 import proxygym
-from proxygym import results, sweep
 from proxygym.agents import load_hyperparameters, make_agent
+from proxygym.agents.evaluation import evaluate_policy, policy_logits
 from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.analysis.surface import SUMMARY_BOOTSTRAP, sweep_summary
-from proxygym.config import SweepConfig
-from proxygym.evaluation import evaluate_policy, policy_logits
-from proxygym.report import markdown_table, verdict, write_report
-from proxygym.sweep import SweepSummary
+from proxygym.reporting.report import markdown_table, verdict, write_report
+from proxygym.sweeps import results
+from proxygym.sweeps import runner as sweep
+from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.runner import SweepSummary
 from proxygym.threads import one_torch_thread
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def run_sweeps(
 ) -> list[SweepSummary]:
     """Run (or resume) every sweep through one pool of workers, with a line per sweep.
 
-    One pool for all sweeps (:func:`proxygym.sweep.run_sweeps`): no worker
+    One pool for all sweeps (:func:`proxygym.sweeps.runner.run_sweeps`): no worker
     idles at the end of a sweep with an odd number of runs left.
     """
     for index, (config, out) in enumerate(jobs, start=1):

@@ -14,15 +14,15 @@ Exact computation on thousands of small MDPs, no learning:
    vectors is exactly ``phi``, drawn uniformly from 0 to 180 degrees. What
    matters for optimisation is Karwowski et al.'s *projected* angle (both
    rewards without the shaping every policy collects equally,
-   :func:`proxygym.angle_stopping.reward_angle`), which is what the results
+   :func:`proxygym.planning.angle_stopping.reward_angle`), which is what the results
    are binned by.
 3. **Pressure.** The path of proxy soft-optimal policies (exact backward
-   induction, :func:`proxygym.tabular.solve`) from the uniform policy
+   induction, :func:`proxygym.planning.tabular.solve`) from the uniform policy
    (temperature inf) down to the greedy proxy optimum (temperature 0),
    temperatures in units of the reward's root mean square.
 4. **Record.** Whether the true return falls anywhere along the path while
    the proxy rises (a Goodhart drop), where the angle early-stopping rule
-   (:func:`proxygym.angle_stopping.early_stopping_path`, told the exact
+   (:func:`proxygym.planning.angle_stopping.early_stopping_path`, told the exact
    projected angle) stops, and the true returns of the start, the best point
    on the path, the end and the stop, normalised so that the uniform policy
    scores 0 and the true optimum 1.
@@ -50,11 +50,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from proxygym import results
 from proxygym.analysis.frequency import binned_rates, cumulative_frequency, wilson_interval
-from proxygym.angle_stopping import early_stopping_path
-from proxygym.report import markdown_table
-from proxygym.tabular import TabularModel, evaluate, solve
+from proxygym.planning.angle_stopping import early_stopping_path
+from proxygym.planning.tabular import TabularModel, evaluate, solve
+from proxygym.reporting.report import markdown_table
+from proxygym.sweeps import results
 
 FAMILIES = ("random_mdp", "gridworld")
 #: A fall in true return from the path's best point to its end smaller than this share of
@@ -402,7 +402,15 @@ def plot_by_angle(table: pd.DataFrame, out: Path) -> list[Path]:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from proxygym.plots import COLUMN_WIDTH, EXACT, ORACLE, PROXY, STYLE, TRUE, save_figure
+    from proxygym.reporting.plots import (
+        COLUMN_WIDTH,
+        EXACT,
+        ORACLE,
+        PROXY,
+        STYLE,
+        TRUE,
+        save_figure,
+    )
 
     written = []
     colours = {"all": EXACT, "random_mdp": PROXY, "gridworld": TRUE}
@@ -451,7 +459,7 @@ def plot_by_pressure(table: pd.DataFrame, out: Path) -> list[Path]:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from proxygym.plots import COLUMN_WIDTH, STYLE, save_figure
+    from proxygym.reporting.plots import COLUMN_WIDTH, STYLE, save_figure
 
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")

@@ -69,7 +69,6 @@ from experiments.goodhart_curves import (  # noqa: E402
     timesteps_config,
     tuned_budget,
 )
-from proxygym import results, tabular  # noqa: E402
 from proxygym.analysis.surface import (  # noqa: E402
     EXACT,
     EXACT_FROM_WORST,
@@ -80,10 +79,12 @@ from proxygym.analysis.surface import (  # noqa: E402
     surface_grid,
     sweep_summary,
 )
-from proxygym.config import SweepConfig  # noqa: E402
-from proxygym.plots_surface import save_surface_heatmap  # noqa: E402
+from proxygym.planning import tabular  # noqa: E402
 from proxygym.registry import env_class  # noqa: E402
-from proxygym.report import markdown_table  # noqa: E402
+from proxygym.reporting.plots_surface import save_surface_heatmap  # noqa: E402
+from proxygym.reporting.report import markdown_table  # noqa: E402
+from proxygym.sweeps import results  # noqa: E402
+from proxygym.sweeps.config import SweepConfig  # noqa: E402
 
 #: The Goodhart suite and the simulators: one knob each, 0 = proxy affine in the true objective.
 SURFACE_ENVS: tuple[str, ...] = (

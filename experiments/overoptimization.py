@@ -46,20 +46,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from proxygym import results
 from proxygym.analysis.fits import extrapolation_check, fit_overoptimization
 from proxygym.analysis.overoptimization import fit_sweep
-from proxygym.config import SweepConfig
-from proxygym.report import markdown_table
-from proxygym.reward_models import (
+from proxygym.envs.learned_proxy import (
     RewardEnsemble,
+    collect_trajectories,
+)
+from proxygym.envs.learned_proxy.env import LearnedProxyEnv
+from proxygym.planning.best_of_n import (
     best_of_n_curve,
     best_of_n_probabilities,
-    collect_trajectories,
     quantilized_best_of_n_probabilities,
 )
-from proxygym.reward_models.env import LearnedProxyEnv
-from proxygym.sweep import run_sweep
+from proxygym.reporting.report import markdown_table
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.runner import run_sweep
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class Args:
     early_stopping: dict[str, int] = field(
         default_factory=lambda: {"check_every": 10_000, "episodes_per_check": 5, "patience": 2}
     )
-    """early stopping on true-objective labels (see proxygym.config)"""
+    """early stopping on true-objective labels (see proxygym.sweeps.config)"""
     eval_episodes: int = 10
     """evaluation episodes per PPO checkpoint"""
     workers: int = 2
@@ -358,7 +360,7 @@ def plot_bon(bon: pd.DataFrame, fits: pd.DataFrame, path: Path) -> None:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from proxygym.plots import STYLE, save_figure
+    from proxygym.reporting.plots import STYLE, save_figure
 
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(3.5, 2.6), layout="constrained")

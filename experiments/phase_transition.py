@@ -50,16 +50,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from proxygym import results
+from proxygym.agents.evaluation import evaluate_policy
 from proxygym.analysis.frequency import wilson_interval
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics, seed_table
-from proxygym.config import SweepConfig, load_config
-from proxygym.envs.traffic_merge import TrafficMergeEnv, blocking_policy, let_merge_policy
-from proxygym.evaluation import evaluate_policy
-from proxygym.report import markdown_table, verdict
-from proxygym.report import write_report as write_sweep_report
-from proxygym.sweep import SweepSummary, run_sweep
-from proxygym.training import plan_cells
+from proxygym.envs.simulators.traffic_merge import (
+    TrafficMergeEnv,
+    blocking_policy,
+    let_merge_policy,
+)
+from proxygym.reporting.report import markdown_table, verdict
+from proxygym.reporting.report import write_report as write_sweep_report
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig, load_config
+from proxygym.sweeps.runner import SweepSummary, run_sweep
+from proxygym.sweeps.training import plan_cells
 
 EXPERIMENTS = Path(__file__).resolve().parent
 #: The sweep config of each pressure axis.
@@ -295,7 +299,7 @@ def plot_levels(levels: pd.DataFrame, frame_of: dict[str, pd.DataFrame], path: P
     import matplotlib
     from matplotlib.figure import Figure
 
-    from proxygym.plots import COLUMN_WIDTH, EXACT, ORACLE, STYLE, TRUE, save_figure
+    from proxygym.reporting.plots import COLUMN_WIDTH, EXACT, ORACLE, STYLE, TRUE, save_figure
 
     axes_names = list(frame_of)
     with matplotlib.rc_context(STYLE):

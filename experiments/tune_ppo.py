@@ -37,10 +37,10 @@ import numpy as np
 import torch
 
 import proxygym
-from proxygym import tabular
 from proxygym.agents import load_hyperparameters, make_agent
-from proxygym.envs._fast_classic_control import ACROBOT_GRAVITY, FastAcrobotEnv
-from proxygym.envs.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
+from proxygym.envs.wrapped._fast_classic_control import ACROBOT_GRAVITY, FastAcrobotEnv
+from proxygym.envs.wrapped.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
+from proxygym.planning import tabular
 
 EVAL_SEED = 10_000
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3

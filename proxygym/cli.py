@@ -11,8 +11,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from proxygym.config import ConfigError, load_config
-from proxygym.sweep import BACKENDS, SweepError, run_sweep
+from proxygym.sweeps.config import ConfigError, load_config
+from proxygym.sweeps.runner import BACKENDS, SweepError, run_sweep
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -34,12 +34,12 @@ def _sweep(args: argparse.Namespace) -> int:
         f"done in {summary.seconds:.0f} s: {len(summary.ran)} cells run, "
         f"{len(summary.skipped)} already done, {len(summary.failed)} failed. Results: {out}"
     )
-    print(f"load them with: proxygym.results.load({str(out)!r})")
+    print(f"load them with: proxygym.sweeps.results.load({str(out)!r})")
     return 1 if summary.failed else 0
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from proxygym.plots import plot_sweep
+    from proxygym.reporting.plots import plot_sweep
 
     for path in plot_sweep(args.directory, args.out):
         print(path)
@@ -47,7 +47,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from proxygym.report import write_report
+    from proxygym.reporting.report import write_report
 
     report = write_report(args.directory, args.out)
     print(f"report: {report.html}\nmarkdown: {report.markdown}\n{report.verdict}")
@@ -55,7 +55,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from proxygym.detect import detection_table, format_detection, score_suspects
+    from proxygym.analysis.detect import detection_table, format_detection, score_suspects
 
     suspects = score_suspects(args.directory, args.episodes, args.margin, args.seed)
     table = detection_table(suspects)
@@ -93,7 +93,7 @@ def parse_env_kwargs(items: list[str] | None) -> dict[str, Any]:
 
 
 def _play(args: argparse.Namespace) -> int:
-    from proxygym.play import play_terminal
+    from proxygym.teaching.play import play_terminal
 
     try:
         played = play_terminal(args.env_id, args.seed, args.episodes, parse_env_kwargs(args.kwargs))
@@ -106,7 +106,7 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from proxygym.animation import contact_sheet, record_episodes, save_gif, save_png
+    from proxygym.teaching.animation import contact_sheet, record_episodes, save_gif, save_png
 
     if args.fps <= 0:
         raise ValueError(f"--fps must be positive, got {args.fps}")

@@ -19,11 +19,17 @@ implements :meth:`ProxyEnv._reset_state` and :meth:`ProxyEnv._advance`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
+
+#: A policy as a function from one observation to the unnormalised
+#: log-probabilities of each discrete action (how evaluation, the detector and
+#: reward-model data collection see a policy, whatever trained it).
+LogitsFn = Callable[[np.ndarray], np.ndarray]
 
 GoodhartVariant = Literal["regressional", "extremal", "causal", "adversarial"]
 GOODHART_VARIANTS: tuple[str, ...] = ("regressional", "extremal", "causal", "adversarial")
@@ -35,6 +41,8 @@ INFO_KEYS: tuple[str, ...] = (
     "episode_proxy_return",
     "episode_true_return",
 )
+#: The episode sums among them: what ``Monitor(info_keywords=...)`` logs per episode.
+EPISODE_KEYS: tuple[str, ...] = INFO_KEYS[2:]
 
 
 @dataclass(frozen=True)

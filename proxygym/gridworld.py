@@ -20,8 +20,8 @@ import gymnasium as gym
 import numpy as np
 
 from proxygym.core import ProxyEnv
+from proxygym.model import TabularModel
 from proxygym.rendering import board_image
-from proxygym.tabular import TabularModel
 
 Position = tuple[int, int]
 StateT = TypeVar("StateT", bound=Hashable)
@@ -100,7 +100,7 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         return "its dynamics are random at every step"
 
     def tabular_model(self) -> TabularModel:
-        """The exact finite-horizon MDP of this instance (see :mod:`proxygym.tabular`).
+        """The exact finite-horizon MDP of this instance (see :mod:`proxygym.planning.tabular`).
 
         Raises:
             NotImplementedError: with the reason, when the instance has none.

@@ -24,31 +24,35 @@ NAMESPACE = "proxygym"
 
 #: (name, entry point, time limit). Ids are ``proxygym/<name>-v0``.
 ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
-    ("BoatRace", "proxygym.envs.boat_race:BoatRaceEnv", 100),
-    ("TomatoWatering", "proxygym.envs.tomato_watering:TomatoWateringEnv", 100),
-    ("AbsentSupervisor", "proxygym.envs.absent_supervisor:AbsentSupervisorEnv", 100),
-    ("RocksDiamonds", "proxygym.envs.rocks_diamonds:RocksDiamondsEnv", 100),
-    ("IslandNavigation", "proxygym.envs.island_navigation:IslandNavigationEnv", 100),
-    ("ConveyorBelt", "proxygym.envs.conveyor_belt:ConveyorBeltEnv", 100),
-    ("SideEffectsSokoban", "proxygym.envs.side_effects_sokoban:SideEffectsSokobanEnv", 100),
-    ("CobraBounty", "proxygym.envs.cobra_bounty:CobraBountyEnv", 100),
-    ("LagoonRace", "proxygym.envs.lagoon_race:LagoonRaceEnv", 100),
-    ("OptionPicking", "proxygym.envs.option_picking:OptionPickingEnv", 100),
-    ("SpeedTrack", "proxygym.envs.speed_track:SpeedTrackEnv", 100),
-    ("StatusLamp", "proxygym.envs.status_lamp:StatusLampEnv", 100),
-    ("TrafficMerge", "proxygym.envs.traffic_merge:TrafficMergeEnv", 100),
-    ("Pandemic", "proxygym.envs.pandemic:PandemicEnv", 100),
-    ("LearnedProxy", "proxygym.reward_models.env:LearnedProxyEnv", 100),
+    ("BoatRace", "proxygym.envs.gridworlds.boat_race:BoatRaceEnv", 100),
+    ("TomatoWatering", "proxygym.envs.gridworlds.tomato_watering:TomatoWateringEnv", 100),
+    ("AbsentSupervisor", "proxygym.envs.gridworlds.absent_supervisor:AbsentSupervisorEnv", 100),
+    ("RocksDiamonds", "proxygym.envs.gridworlds.rocks_diamonds:RocksDiamondsEnv", 100),
+    ("IslandNavigation", "proxygym.envs.gridworlds.island_navigation:IslandNavigationEnv", 100),
+    ("ConveyorBelt", "proxygym.envs.gridworlds.conveyor_belt:ConveyorBeltEnv", 100),
+    (
+        "SideEffectsSokoban",
+        "proxygym.envs.gridworlds.side_effects_sokoban:SideEffectsSokobanEnv",
+        100,
+    ),
+    ("CobraBounty", "proxygym.envs.goodhart.cobra_bounty:CobraBountyEnv", 100),
+    ("LagoonRace", "proxygym.envs.goodhart.lagoon_race:LagoonRaceEnv", 100),
+    ("OptionPicking", "proxygym.envs.goodhart.option_picking:OptionPickingEnv", 100),
+    ("SpeedTrack", "proxygym.envs.goodhart.speed_track:SpeedTrackEnv", 100),
+    ("StatusLamp", "proxygym.envs.goodhart.status_lamp:StatusLampEnv", 100),
+    ("TrafficMerge", "proxygym.envs.simulators.traffic_merge:TrafficMergeEnv", 100),
+    ("Pandemic", "proxygym.envs.simulators.pandemic:PandemicEnv", 100),
+    ("LearnedProxy", "proxygym.envs.learned_proxy.env:LearnedProxyEnv", 100),
 )
 
 #: Gymnasium's own environments made proxy/true pairs by
 #: :class:`proxygym.proxy_reward.ProxyReward` (same format); the MuJoCo one only
 #: when ``mujoco`` is installed (``pip install proxygym[mujoco]``).
 WRAPPED_ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
-    ("AcrobotHeight", "proxygym.envs.proxy_examples:AcrobotHeightEnv", 100),
-    ("PendulumNoTorqueCost", "proxygym.envs.proxy_examples:PendulumNoTorqueCostEnv", 100),
+    ("AcrobotHeight", "proxygym.envs.wrapped.proxy_examples:AcrobotHeightEnv", 100),
+    ("PendulumNoTorqueCost", "proxygym.envs.wrapped.proxy_examples:PendulumNoTorqueCostEnv", 100),
 ) + (
-    (("HopperForward", "proxygym.envs.proxy_examples:HopperForwardEnv", 100),)
+    (("HopperForward", "proxygym.envs.wrapped.proxy_examples:HopperForwardEnv", 100),)
     if importlib.util.find_spec("mujoco") is not None
     else ()
 )

@@ -42,7 +42,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from proxygym.core import GOODHART_VARIANTS, INFO_KEYS, EnvCard, ProxyEnv
+from proxygym.core import EPISODE_KEYS, GOODHART_VARIANTS, INFO_KEYS, EnvCard, ProxyEnv
 from proxygym.wrappers import TrueObjective
 
 #: What a check accepts: a registered id, a class or factory, or an instance.
@@ -641,10 +641,11 @@ def check_card(
 def check_sweepable(
     env: EnvSource, kwargs: Mapping[str, Any] | None = None, *, steps: int = 1000, seed: int = 0
 ) -> str | None:
-    """A registered id builds and steps as sweeps build it, through ``proxygym.agents.make_env``.
+    """A registered id builds and steps as sweeps build it (``proxygym.agents.make_env``).
 
-    That is ``gym.make`` with ``render_mode="rgb_array"`` (stable-baselines3's
-    default) inside a ``Monitor`` logging the episode sums; up to ``steps``
+    That is stable-baselines3's ``make_vec_env``: ``gym.make`` with
+    ``render_mode="rgb_array"`` (its default) inside a ``Monitor`` logging the
+    episode sums; up to ``steps``
     random steps are taken, until the first episode ends. Sweeps and their
     evaluations also need a Discrete action space: the rule does not apply
     to other action spaces.
@@ -652,10 +653,16 @@ def check_sweepable(
     subject = _subject(env, kwargs)
     if subject.registered_id is None:
         return "not a registered id: sweeps make environments by id, so register it to sweep it"
-    from proxygym.agents import make_env  # imports stable-baselines3 and torch
+    from stable_baselines3.common.env_util import make_vec_env  # imports torch: only here
 
     try:
-        vec_env = make_env(subject.registered_id, 1, seed, dict(kwargs or {}))
+        vec_env = make_vec_env(
+            subject.registered_id,
+            n_envs=1,
+            seed=seed,
+            env_kwargs=dict(kwargs or {}),
+            monitor_kwargs={"info_keywords": EPISODE_KEYS},
+        )
         try:
             rng = np.random.default_rng(seed)
             vec_env.reset()

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from proxygym import results
-from proxygym.config import SweepConfig
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig
 
 TINY: dict[str, Any] = {
     "env": "proxygym/AbsentSupervisor-v0",

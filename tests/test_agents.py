@@ -12,7 +12,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from proxygym.agents import ALGORITHMS, ProxyTrueLogger, load_hyperparameters, make_agent
-from proxygym.evaluation import evaluate_policy, policy_logits, uniform_logits
+from proxygym.agents.evaluation import evaluate_policy, policy_logits, uniform_logits
 from tests.conftest import ALL_IDS
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.angle_stopping import (
+from proxygym.planning.angle_stopping import (
     angle_between,
     early_stopping_path,
     expected_reward_vector,
@@ -18,7 +18,7 @@ from proxygym.angle_stopping import (
     project_reward,
     reward_angle,
 )
-from proxygym.tabular import TabularModel, TabularPolicy, evaluate, solve
+from proxygym.planning.tabular import TabularModel, TabularPolicy, evaluate, solve
 
 TEMPERATURES = [*np.geomspace(100.0, 0.01, 17), 0.0]
 

@@ -7,11 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from proxygym.quantilizer import top_count
-from proxygym.reward_models import (
+from proxygym.envs.learned_proxy import (
     MLPWeights,
     RewardEnsemble,
     Trajectories,
+)
+from proxygym.planning.best_of_n import (
     best_of_n_curve,
     best_of_n_probabilities,
     best_of_n_sample,
@@ -19,6 +20,7 @@ from proxygym.reward_models import (
     quantilized_best_of_n_probabilities,
     trajectory_scores,
 )
+from proxygym.planning.quantilizer import top_count
 
 #: A pool with a tie: ranks 1, {2, 3}, 4.
 TINY_SCORES = np.array([1.0, 2.0, 2.0, 3.0])

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401  (registers the ids)
-from proxygym.envs.conveyor_belt import ConveyorBeltEnv
-from proxygym.envs.island_navigation import IslandNavigationEnv
-from proxygym.envs.side_effects_sokoban import SideEffectsSokobanEnv
+from proxygym.envs.gridworlds.conveyor_belt import ConveyorBeltEnv
+from proxygym.envs.gridworlds.island_navigation import IslandNavigationEnv
+from proxygym.envs.gridworlds.side_effects_sokoban import SideEffectsSokobanEnv
 from proxygym.gridworld import GridWorld
-from proxygym.tabular import TabularModel, evaluate, solve
+from proxygym.planning.tabular import TabularModel, evaluate, solve
 from tests.conftest import play
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -455,7 +455,7 @@ def test_sokoban_box_moved_again_is_charged_the_difference():
 
 
 # ---------------------------------------------------------------------------
-# Exact solver (proxygym.tabular): optimum of each objective, both returns.
+# Exact solver (proxygym.planning.tabular): optimum of each objective, both returns.
 # Ties are split evenly, so a proxy optimum that is indifferent to a side
 # effect causes it with some probability.
 # ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from experiments.coast_runners import (
     summarise,
     sweep_config,
 )
-from proxygym import results
+from proxygym.sweeps import results
 from tests.conftest import gif_frames
 
 BOAT = "proxygym/BoatRace-v0"

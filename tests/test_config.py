@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from proxygym import results
 from proxygym.cli import main
-from proxygym.config import ConfigError, load_config
-from proxygym.training import plan_cells
+from proxygym.sweeps import results
+from proxygym.sweeps.config import ConfigError, load_config
+from proxygym.sweeps.training import plan_cells
 from tests.sweep_helpers import TINY, write_toml
 
 
@@ -171,7 +171,7 @@ import gymnasium as gym
 
 gym.register(
     "mine/Absent-v0",
-    entry_point="proxygym.envs.absent_supervisor:AbsentSupervisorEnv",
+    entry_point="proxygym.envs.gridworlds.absent_supervisor:AbsentSupervisorEnv",
     max_episode_steps=100,
 )
 """

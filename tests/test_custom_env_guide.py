@@ -21,7 +21,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-from proxygym import results, testing
+from proxygym import testing
+from proxygym.sweeps import results
 from proxygym.threads import one_torch_thread
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "custom_env.md"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from proxygym import demo
-from proxygym.envs.rocks_diamonds import RocksDiamondsEnv
+from proxygym.envs.gridworlds.rocks_diamonds import RocksDiamondsEnv
+from proxygym.teaching import demo
 
 
 def test_goodhart_curve_rises_on_proxy_and_collapses_on_true() -> None:

@@ -15,10 +15,9 @@ import pytest
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from proxygym import results
 from proxygym.agents import make_agent
-from proxygym.cli import main
-from proxygym.detect import (
+from proxygym.agents.evaluation import LogitsFn, evaluate_policy, policy_logits
+from proxygym.analysis.detect import (
     METRICS,
     accuracy,
     auroc,
@@ -33,8 +32,9 @@ from proxygym.detect import (
     policy_distances,
     score_suspects,
 )
-from proxygym.evaluation import LogitsFn, evaluate_policy, policy_logits
-from proxygym.sweep import run_sweep
+from proxygym.cli import main
+from proxygym.sweeps import results
+from proxygym.sweeps.runner import run_sweep
 from tests.sweep_helpers import TINY, tiny_config
 
 ENV = TINY["env"]

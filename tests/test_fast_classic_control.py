@@ -26,7 +26,7 @@ from gymnasium.envs.classic_control.acrobot import AcrobotEnv
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
 import proxygym  # noqa: F401 (registers the ids)
-from proxygym.envs._fast_classic_control import FastAcrobotEnv, FastPendulumEnv
+from proxygym.envs.wrapped._fast_classic_control import FastAcrobotEnv, FastPendulumEnv
 from proxygym.proxy_reward import ProxyReward, Term, Transition
 
 N_STEPS = 300

@@ -29,9 +29,9 @@ from experiments.goodhart_curves import (
     timesteps_config,
     unsweepable_reason,
 )
-from proxygym import results
-from proxygym.config import SweepConfig
-from proxygym.training import plan_cells
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.training import plan_cells
 
 #: (proxy, true) return of an evaluated policy.
 Returns = tuple[float, float]

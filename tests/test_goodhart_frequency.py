@@ -24,7 +24,11 @@ from experiments.goodhart_frequency import (
     with_rewards,
 )
 from proxygym.analysis.frequency import binned_rates, cumulative_frequency, wilson_interval
-from proxygym.angle_stopping import angle_between, early_stopping_path, expected_reward_vector
+from proxygym.planning.angle_stopping import (
+    angle_between,
+    early_stopping_path,
+    expected_reward_vector,
+)
 
 TEMPERATURES = QUICK["temperatures"]
 

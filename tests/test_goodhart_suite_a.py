@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.envs.option_picking import OptionPickingEnv, error_distribution
-from proxygym.envs.speed_track import SpeedTrackEnv
-from proxygym.envs.status_lamp import StatusLampEnv
-from proxygym.pressure import get_axis
-from proxygym.tabular import TabularModel, evaluate, solve
+from proxygym.envs.goodhart.option_picking import OptionPickingEnv, error_distribution
+from proxygym.envs.goodhart.speed_track import SpeedTrackEnv
+from proxygym.envs.goodhart.status_lamp import StatusLampEnv
+from proxygym.planning.tabular import TabularModel, evaluate, solve
+from proxygym.sweeps.axes import get_axis
 from tests.conftest import play, rollout
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3

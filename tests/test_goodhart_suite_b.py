@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.envs.cobra_bounty import BREED, DELIVER, HUNT, IDLE, CobraBountyEnv
-from proxygym.envs.lagoon_race import LagoonRaceEnv
-from proxygym.tabular import TabularModel, evaluate, solve
+from proxygym.envs.goodhart.cobra_bounty import BREED, DELIVER, HUNT, IDLE, CobraBountyEnv
+from proxygym.envs.goodhart.lagoon_race import LagoonRaceEnv
+from proxygym.planning.tabular import TabularModel, evaluate, solve
 from tests.conftest import play, rollout
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.analysis.hackability import (
+from proxygym.gridworld import GridWorld
+from proxygym.planning.hackability import (
     HackabilityResult,
     RankedPolicy,
     hackability,
     stationary_policy,
     stationary_returns,
 )
-from proxygym.gridworld import GridWorld
-from proxygym.tabular import TabularModel, evaluate
+from proxygym.planning.tabular import TabularModel, evaluate
 
 Table = dict[int, list[tuple[int, float, float, bool]]]
 

@@ -28,7 +28,6 @@ from experiments.misspecification_surface import (
     plan,
     worst_floors,
 )
-from proxygym import results
 from proxygym.analysis.surface import (
     EXACT,
     EXACT_FROM_WORST,
@@ -42,8 +41,9 @@ from proxygym.analysis.surface import (
     surface_grid,
     sweep_summary,
 )
-from proxygym.plots_surface import surface_heatmap
-from proxygym.tabular import model_of
+from proxygym.planning.tabular import model_of
+from proxygym.reporting.plots_surface import surface_heatmap
+from proxygym.sweeps import results
 from proxygym.wrappers import TrueObjective
 from tests.test_goodhart_curves import write_finished_sweep
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from experiments.overoptimization import Args, best_of_n_study, main, n_values
-from proxygym.reward_models import collect_trajectories
+from proxygym.envs.learned_proxy import collect_trajectories
 
 
 def test_quick_run_writes_every_table_and_the_report(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Keyboard play (proxygym.play, ``proxygym play``) and the help of every subcommand."""
+"""Keyboard play (proxygym.teaching.play, ``proxygym play``) and the help of every subcommand."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import gymnasium as gym
 import pytest
 
 from proxygym.cli import build_parser, main, parse_env_kwargs
-from proxygym.play import cbreak, key_map, play, terminal_keys, tokenize
-from proxygym.tabular import evaluate, solve
+from proxygym.planning.tabular import evaluate, solve
+from proxygym.teaching.play import cbreak, key_map, play, terminal_keys, tokenize
 
 BOAT = "proxygym/BoatRace-v0"
 KEY_LINE = "keys: w/↑/0 up, s/↓/1 down, a/←/2 left, d/→/3 right, q quit"

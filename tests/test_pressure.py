@@ -10,9 +10,9 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
-from proxygym.envs.absent_supervisor import AbsentSupervisorEnv
-from proxygym.pressure import AXES, get_axis
-from proxygym.training import plan_cells, run_cell
+from proxygym.envs.gridworlds.absent_supervisor import AbsentSupervisorEnv
+from proxygym.sweeps.axes import AXES, get_axis
+from proxygym.sweeps.training import plan_cells, run_cell
 from tests.sweep_helpers import tiny_config
 
 

@@ -20,7 +20,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.monitor import Monitor
 
 import proxygym
-from proxygym.envs.proxy_examples import PendulumNoTorqueCostEnv
+from proxygym.envs.wrapped.proxy_examples import PendulumNoTorqueCostEnv
 from proxygym.proxy_reward import ProxyReward, Term, Transition
 from proxygym.wrappers import TrueObjective
 

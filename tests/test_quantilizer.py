@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proxygym.quantilizer import (
+from proxygym.planning.quantilizer import (
     quantilize,
     quantilizer_distribution,
     quantilizer_expectation,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proxygym.envs.absent_supervisor import AbsentSupervisorEnv
-from proxygym.envs.boat_race import BoatRaceEnv
-from proxygym.envs.rocks_diamonds import RocksDiamondsEnv
-from proxygym.envs.tomato_watering import TomatoWateringEnv
+from proxygym.envs.gridworlds.absent_supervisor import AbsentSupervisorEnv
+from proxygym.envs.gridworlds.boat_race import BoatRaceEnv
+from proxygym.envs.gridworlds.rocks_diamonds import RocksDiamondsEnv
+from proxygym.envs.gridworlds.tomato_watering import TomatoWateringEnv
 from tests.conftest import play
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3

@@ -1,4 +1,4 @@
-"""Recording episodes as annotated GIFs (proxygym.animation) and ``proxygym render``."""
+"""Recording episodes as annotated GIFs (proxygym.teaching.animation) and ``proxygym render``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from proxygym.agents import make_agent
-from proxygym.animation import (
+from proxygym.cli import main
+from proxygym.teaching.animation import (
     MIN_FRAME_WIDTH,
     contact_sheet,
     detect_algo,
@@ -18,7 +19,6 @@ from proxygym.animation import (
     record_episodes,
     save_gif,
 )
-from proxygym.cli import main
 from tests.conftest import gif_frames
 
 BOAT = "proxygym/BoatRace-v0"

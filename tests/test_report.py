@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from proxygym import results
 from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.cli import main
-from proxygym.plots import goodhart_curve, per_seed, proxy_vs_true
-from proxygym.report import verdict, write_report
-from proxygym.sweep import run_sweep
+from proxygym.reporting.plots import goodhart_curve, per_seed, proxy_vs_true
+from proxygym.reporting.report import verdict, write_report
+from proxygym.sweeps import results
+from proxygym.sweeps.runner import run_sweep
 from tests.sweep_helpers import tiny_config
 from tests.test_metrics import peaked, rising, synthetic
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from proxygym.results import atomic_file, write_atomic
+from proxygym.sweeps.results import atomic_file, write_atomic
 
 
 def test_finished_files_get_ordinary_permissions(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_every_subpackage_is_in_the_distribution() -> None:
     """pyproject lists packages by hand: a new subpackage must be added or a wheel lacks it."""
     from pathlib import Path
 
-    from proxygym.config import tomllib
+    from proxygym.sweeps.config import tomllib
 
     root = Path(__file__).resolve().parents[1]
     listed = set(

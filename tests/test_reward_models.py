@@ -11,25 +11,27 @@ import pytest
 import torch
 
 import proxygym
-from proxygym.pressure import get_axis
-from proxygym.reward_models import (
+from proxygym.envs.learned_proxy import (
     Comparisons,
     LearnedRewardProxy,
     MLPWeights,
     RewardEnsemble,
     Segments,
-    best_of_n_curve,
     collect_segments,
     collect_trajectories,
     draw_labels,
     label_pairs,
     preference_probability,
     step_features,
+)
+from proxygym.envs.learned_proxy import ensemble as ensemble_module
+from proxygym.envs.learned_proxy.env import LearnedProxyEnv, fitted_reward_model
+from proxygym.envs.learned_proxy.model import fit_ensemble, fit_reward_model
+from proxygym.planning.best_of_n import (
+    best_of_n_curve,
     trajectory_scores,
 )
-from proxygym.reward_models import ensemble as ensemble_module
-from proxygym.reward_models.env import LearnedProxyEnv, fitted_reward_model
-from proxygym.reward_models.model import fit_ensemble, fit_reward_model
+from proxygym.sweeps.axes import get_axis
 
 TOMATO = "proxygym/TomatoWatering-v0"
 LEARNED = "proxygym/LearnedProxy-v0"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from proxygym import results
-from proxygym.sweep import run_sweep
+from proxygym.sweeps import results
+from proxygym.sweeps.runner import run_sweep
 from tests.sweep_helpers import comparable, tiny_config
 
 EARLY_STOPPING = {"check_every": 64, "episodes_per_check": 1, "patience": 1, "max_labels": 10_000}

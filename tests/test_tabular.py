@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.tabular import (
+from proxygym.planning.tabular import (
     TabularModel,
     TabularPolicy,
     evaluate,
@@ -256,7 +256,7 @@ def test_models_only_where_the_state_space_allows() -> None:
 
 
 def test_model_of_and_optimal_returns() -> None:
-    from proxygym.tabular import model_of, optimal_returns
+    from proxygym.planning.tabular import model_of, optimal_returns
 
     assert model_of(gym.make("proxygym/TomatoWatering-v0")) is None  # no tabular model
     assert model_of(gym.make("proxygym/RocksDiamonds-v0", level=0)) is None  # too large

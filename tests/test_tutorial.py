@@ -26,7 +26,7 @@ import pytest
 from nbclient import NotebookClient
 
 import proxygym
-from proxygym import tabular
+from proxygym.planning import tabular
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 NOTEBOOK = DOCS / "tutorial.ipynb"

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from proxygym.reward_models.best_of_n import kl_best_of_n
+from proxygym.planning.best_of_n import kl_best_of_n
 
 Form = Literal["bon", "rl"]
 __all__ = [

@@ -1,7 +1,7 @@
 """Goodhart curves and divergence metrics of a sweep, with bootstrap intervals over seeds.
 
 Everything here reads the agent records of one pressure axis (``policy ==
-"agent"`` rows of :func:`proxygym.results.load`) arranged as a seeds x levels
+"agent"`` rows of :func:`proxygym.sweeps.results.load`) arranged as a seeds x levels
 table, so an interrupted sweep simply has fewer seeds at some levels.
 """
 

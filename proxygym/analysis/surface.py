@@ -10,12 +10,12 @@ normalised true returns out over (knob, pressure).
 Normalisation puts every knob setting on one scale: 0 is the uniformly random
 policy, 1 the best reference at the same knob setting. The reference is the
 exact true optimum where the environment has a tabular model (the
-``true_score`` of :func:`proxygym.results.load`); elsewhere it is the oracle,
+``true_score`` of :func:`proxygym.sweeps.results.load`); elsewhere it is the oracle,
 the same algorithm and budget trained on the true objective, which is a
 weaker yardstick (the oracle is not optimal, so scores above 1 can happen).
 Where the random policy already reaches the exact optimum, so that it is no
 floor, a caller can pass the exact worst return as the floor instead
-(``floors`` of :func:`surface_grid`; :func:`proxygym.tabular.worst_true_return`).
+(``floors`` of :func:`surface_grid`; :func:`proxygym.planning.tabular.worst_true_return`).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _plain(level: Any) -> Any:
 
 
 def sweep_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
-    """One row describing the Goodhart curve of a sweep (records of :func:`proxygym.results.load`).
+    """One row describing the Goodhart curve of a sweep (records of ``results.load``).
 
     Keys: ``seeds``, ``levels``; the divergence metrics of
     :func:`~proxygym.analysis.metrics.goodhart_metrics` (``goodhart_point``,

@@ -1,0 +1,1 @@
+"""The Goodhart suite: one environment per Goodhart variant, misspecification on a dial."""

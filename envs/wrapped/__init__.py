@@ -1,0 +1,1 @@
+"""Gymnasium's own environments as proxy/true pairs (:class:`proxygym.proxy_reward.ProxyReward`)."""

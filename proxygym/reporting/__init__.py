@@ -1,0 +1,1 @@
+"""Figures, reports and tables of a sweep directory; reads results and analysis, never trains."""

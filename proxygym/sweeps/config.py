@@ -1,0 +1,373 @@
+"""Sweep configuration: one TOML file per experiment, validated with errors that name the key.
+
+Example (``experiments/boat_race_timesteps.toml``)::
+
+    env = "proxygym/BoatRace-v0"
+    env_kwargs = {}
+    algo = "ppo"
+    timesteps = 50_000
+    seeds = [0, 1, 2]
+    eval_episodes = 20
+
+    [pressure]
+    axis = "timesteps"
+    levels = [0, 10_000, 20_000, 50_000]
+
+Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true,
+the default: also run the oracle, the random policy and the exact optima;
+false: none of them; or a list of the ones to run, e.g. ``["random",
+"exact"]`` to skip training the oracle where the exact optima suffice),
+``eval_temperature`` (softmax temperature of evaluations: 1 samples the
+trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
+``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``,
+``modules`` (a list of modules to import first, in the driver and in every
+worker: where your own environment registers its id), and a
+``[mitigation]`` table (see :data:`MITIGATION_KEYS`) that holds the agents back
+from over-optimizing the proxy::
+
+    [mitigation]
+    kl_penalty = 0.05              # PPO/A2C: reward - 0.05 x KL(pi || pi_init); 0 = off
+
+    [mitigation.early_stopping]    # stop when true-objective labels stop improving
+    check_every = 10_000           # timesteps between checks
+    episodes_per_check = 5         # true-labelled evaluation episodes per check
+    patience = 2                   # checks without improvement before stopping
+    max_labels = 20_000            # optional cap on true-reward labels
+    restore_best = true            # end with the best checked policy (default true)
+
+Mitigations apply to the agents trained on the proxy, never to the oracle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+import proxygym  # noqa: F401  (registers the ids)
+from proxygym.agents import ALGORITHMS, load_hyperparameters, merge_hyperparameters
+from proxygym.registry import import_modules
+from proxygym.sweeps.axes import PressureAxis, get_axis
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REQUIRED = ("env", "algo", "timesteps", "seeds", "eval_episodes", "pressure")
+OPTIONAL = (
+    "name",
+    "env_kwargs",
+    "baselines",
+    "eval_temperature",
+    "hyperparameters",
+    "mitigation",
+    "modules",
+)
+PRESSURE_KEYS = ("axis", "levels")
+MITIGATION_KEYS = ("kl_penalty", "early_stopping")
+#: The references a sweep can record beside its agents (see :mod:`proxygym.sweeps.training`).
+BASELINE_KINDS = ("oracle", "random", "exact")
+EARLY_STOPPING_KEYS = (
+    "check_every",
+    "episodes_per_check",
+    "patience",
+    "max_labels",
+    "min_delta",
+    "restore_best",
+)
+
+
+class ConfigError(ValueError):
+    """A sweep config that cannot be run; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A validated sweep. ``hyperparameters`` is resolved: tuned file plus overrides."""
+
+    name: str
+    env: str
+    env_kwargs: dict[str, Any]
+    algo: str
+    timesteps: int
+    seeds: tuple[int, ...]
+    eval_episodes: int
+    axis: str
+    levels: tuple[Any, ...]
+    #: True (every kind of :data:`BASELINE_KINDS`), False (none), or the kinds to run.
+    baselines: bool | tuple[str, ...] = True
+    eval_temperature: float = 1.0
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    mitigation: dict[str, Any] = field(default_factory=dict)
+    #: Modules imported before the environment is made (in the driver and in
+    #: every worker): where a user's own environment registers its id.
+    modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The same canonical form as a loaded config's (see ``_baselines``), however built.
+        if not isinstance(self.baselines, bool):
+            kinds = _baselines(list(self.baselines), _config_error)
+            object.__setattr__(self, "baselines", kinds)
+
+    @property
+    def pressure(self) -> PressureAxis:
+        return get_axis(self.axis, self.env)
+
+    @property
+    def baseline_kinds(self) -> tuple[str, ...]:
+        """The references this sweep records, in :data:`BASELINE_KINDS` order."""
+        if isinstance(self.baselines, bool):
+            return BASELINE_KINDS if self.baselines else ()
+        return self.baselines
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seeds"] = list(self.seeds)
+        data["levels"] = list(self.levels)
+        if not isinstance(self.baselines, bool):
+            data["baselines"] = list(self.baselines)
+        if not self.mitigation:
+            # Sweeps written before mitigations existed stay resumable.
+            del data["mitigation"]
+        if self.modules:
+            data["modules"] = list(self.modules)
+        else:
+            del data["modules"]  # and sweeps written before this key existed too
+        return data
+
+    def canonical(self) -> str:
+        """A stable text form: two configs run the same cells iff these are equal."""
+        return self.canonical_of(self.to_dict())
+
+    @staticmethod
+    def canonical_of(data: dict[str, Any]) -> str:
+        """The canonical form of a stored (``to_dict``) config."""
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> SweepConfig:
+        """Validate ``data`` (a parsed TOML document or a stored resolved config)."""
+
+        def fail(key: str, problem: str) -> ConfigError:
+            return ConfigError(f"{source}: key {key!r} {problem}")
+
+        allowed = set(REQUIRED) | set(OPTIONAL)
+        for key in data:
+            if key not in allowed:
+                raise fail(key, f"is not a sweep setting; expected one of {sorted(allowed)}")
+        if "pressure" not in data:
+            raise fail("pressure", "is missing: add a [pressure] table with 'axis' and 'levels'")
+        pressure = data["pressure"]
+        if not isinstance(pressure, dict):
+            raise fail("pressure", "must be a table with 'axis' and 'levels'")
+        for key in pressure:
+            if key not in PRESSURE_KEYS:
+                raise fail(
+                    f"pressure.{key}", f"is not a pressure setting; expected {PRESSURE_KEYS}"
+                )
+        for key in PRESSURE_KEYS:
+            if key not in pressure:
+                raise fail(f"pressure.{key}", "is missing")
+        axis_name, levels = pressure["axis"], pressure["levels"]
+        for key in REQUIRED:
+            if key != "pressure" and key not in data:
+                raise fail(key, "is missing")
+
+        modules = data.get("modules", [])
+        if not isinstance(modules, list) or not all(isinstance(m, str) and m for m in modules):
+            raise fail("modules", f"must be a list of module names, got {modules!r}")
+        try:
+            import_modules(modules)
+        except ImportError as error:
+            raise fail("modules", f"cannot be imported: {error}") from error
+        env = data["env"]
+        if not isinstance(env, str):
+            raise fail("env", f"must be an environment id string, got {env!r}")
+        try:
+            gym.spec(env)
+        except gym.error.Error as error:
+            raise fail("env", f"names no registered environment: {error}") from error
+        env_kwargs = data.get("env_kwargs", {})
+        if not isinstance(env_kwargs, dict):
+            raise fail("env_kwargs", f"must be a table, got {env_kwargs!r}")
+        try:
+            gym.make(env, **env_kwargs).close()
+        except (TypeError, ValueError) as error:
+            raise fail("env_kwargs", f"is not accepted by {env}: {error}") from error
+
+        algo = data["algo"]
+        if not isinstance(algo, str) or algo.lower() not in ALGORITHMS:
+            raise fail("algo", f"must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+        algo = algo.lower()
+        timesteps = _positive_int(data["timesteps"], fail, "timesteps")
+        eval_episodes = _positive_int(data["eval_episodes"], fail, "eval_episodes")
+        seeds = data["seeds"]
+        if (
+            not isinstance(seeds, list)
+            or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        ):
+            raise fail("seeds", f"must be a non-empty list of integers >= 0, got {seeds!r}")
+        if len(set(seeds)) != len(seeds):
+            raise fail("seeds", f"has repeated seeds: {seeds!r}")
+
+        if not isinstance(axis_name, str):
+            raise fail("pressure.axis", f"must be a string, got {axis_name!r}")
+        try:
+            axis = get_axis(axis_name, env)
+        except ValueError as error:
+            raise fail("pressure.axis", str(error)) from error
+        if not isinstance(levels, list) or not levels:
+            raise fail("pressure.levels", f"must be a non-empty list, got {levels!r}")
+        if len({json.dumps(level) for level in levels}) != len(levels):
+            raise fail("pressure.levels", f"has repeated levels: {levels!r}")
+        for level in levels:
+            try:
+                axis.check_level(level, timesteps)
+                if axis.env_kwarg is not None:
+                    gym.make(env, **{**env_kwargs, axis.env_kwarg: level}).close()
+            except (TypeError, ValueError) as error:
+                raise fail("pressure.levels", f"has an invalid level {level!r}: {error}") from error
+
+        overrides = data.get("hyperparameters", {})
+        if not isinstance(overrides, dict):
+            raise fail("hyperparameters", f"must be a table, got {overrides!r}")
+        hyperparameters = merge_hyperparameters(load_hyperparameters(algo, env), overrides)
+        hyperparameters.pop("n_timesteps", None)  # the sweep's own `timesteps` is the budget
+
+        baselines = _baselines(data.get("baselines", True), fail)
+        eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
+        eval_temperature = _non_negative_number(eval_temperature, fail, "eval_temperature")
+        mitigation = _mitigation(data.get("mitigation", {}), algo, fail)
+        name = data.get("name", Path(source).stem)
+        if not isinstance(name, str) or not name:
+            raise fail("name", f"must be a non-empty string, got {name!r}")
+        return cls(
+            name=name,
+            env=env,
+            env_kwargs=dict(env_kwargs),
+            algo=algo,
+            timesteps=timesteps,
+            seeds=tuple(seeds),
+            eval_episodes=eval_episodes,
+            axis=axis_name,
+            levels=tuple(levels),
+            baselines=baselines,
+            eval_temperature=eval_temperature,
+            hyperparameters=hyperparameters,
+            mitigation=mitigation,
+            modules=tuple(modules),
+        )
+
+
+def _config_error(key: str, problem: str) -> ConfigError:
+    return ConfigError(f"key {key!r} {problem}")
+
+
+def _baselines(value: Any, fail: Any) -> bool | tuple[str, ...]:
+    """``baselines`` as given (true or false), or its list of kinds in canonical order.
+
+    A list naming every kind is the same sweep as ``true`` and an empty list
+    the same as ``false``, so both are stored as the boolean: the stored
+    config decides whether a rerun may resume a directory.
+    """
+    if isinstance(value, bool):
+        return value
+    expected = f"true, false or a list of {list(BASELINE_KINDS)}"
+    if not isinstance(value, list):
+        raise fail("baselines", f"must be {expected}, got {value!r}")
+    for kind in value:
+        if kind not in BASELINE_KINDS:
+            raise fail("baselines", f"names an unknown baseline {kind!r}; expected {expected}")
+    if len(set(value)) != len(value):
+        raise fail("baselines", f"names a baseline twice: {value!r}")
+    kinds = tuple(kind for kind in BASELINE_KINDS if kind in value)
+    if kinds == BASELINE_KINDS or not kinds:
+        return bool(kinds)
+    return kinds
+
+
+def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:
+    """The validated ``[mitigation]`` table, with switched-off entries dropped."""
+    if not isinstance(table, dict):
+        raise fail("mitigation", f"must be a table, got {table!r}")
+    for key in table:
+        if key not in MITIGATION_KEYS:
+            raise fail(
+                f"mitigation.{key}", f"is not a mitigation; expected one of {MITIGATION_KEYS}"
+            )
+    resolved: dict[str, Any] = {}
+    coef = _non_negative_number(table.get("kl_penalty", 0.0), fail, "mitigation.kl_penalty")
+    if coef > 0:
+        if algo not in ("ppo", "a2c"):
+            raise fail(
+                "mitigation.kl_penalty", f"needs an on-policy algorithm (ppo, a2c), not {algo}"
+            )
+        resolved["kl_penalty"] = coef
+    if "early_stopping" in table:
+        stopping = table["early_stopping"]
+        if not isinstance(stopping, dict):
+            raise fail("mitigation.early_stopping", f"must be a table, got {stopping!r}")
+        for key in stopping:
+            if key not in EARLY_STOPPING_KEYS:
+                raise fail(
+                    f"mitigation.early_stopping.{key}",
+                    f"is not an early-stopping setting; expected one of {EARLY_STOPPING_KEYS}",
+                )
+        settings: dict[str, Any] = {}
+        for key in ("check_every", "episodes_per_check", "patience"):
+            if key not in stopping:
+                raise fail(f"mitigation.early_stopping.{key}", "is missing")
+            settings[key] = _positive_int(stopping[key], fail, f"mitigation.early_stopping.{key}")
+        if "max_labels" in stopping:
+            settings["max_labels"] = _positive_int(
+                stopping["max_labels"], fail, "mitigation.early_stopping.max_labels"
+            )
+        settings["min_delta"] = _non_negative_number(
+            stopping.get("min_delta", 0.0), fail, "mitigation.early_stopping.min_delta"
+        )
+        restore_best = stopping.get("restore_best", True)
+        if not isinstance(restore_best, bool):
+            raise fail(
+                "mitigation.early_stopping.restore_best",
+                f"must be true or false, got {restore_best!r}",
+            )
+        settings["restore_best"] = restore_best
+        resolved["early_stopping"] = settings
+    return resolved
+
+
+def _non_negative_number(value: Any, fail: Any, key: str) -> float:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise fail(key, f"must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive_int(value: Any, fail: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise fail(key, f"must be an integer >= 1, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and validate a sweep TOML file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such sweep config file") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    return SweepConfig.from_dict(data, source=str(path))

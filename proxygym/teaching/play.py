@@ -1,0 +1,349 @@
+"""Play an environment from the keyboard, scored on the proxy like an agent, then see the truth.
+
+The teaching point of proxygym in one minute: a person optimising the
+visible score finds the same exploits an agent does. :func:`play` shows the
+board (the environment's ``ansi`` view with the hidden score and every line
+it labels hidden taken out, and the board rows that draw unobserved state,
+``hidden_board_rows``, masked with ``?``), the key map and the proxy return so far; the
+true return is revealed only when the episode ends, beside the proxy return
+and, where the environment has a tabular model, the exact proxy-optimal and
+true-optimal policies' returns.
+
+Keys come from any iterable of strings, so tests and scripts drive a game
+through a pipe or ``io.StringIO`` (each line is a string of keys: ``"ddss"``,
+or one key per line); :func:`terminal_keys` reads single keypresses from a
+terminal in cbreak mode and :func:`cbreak` puts the terminal back on any exit.
+
+Keys: ``w a s d`` or the arrow keys move in the gridworlds whose actions are
+0 up, 1 down, 2 left, 3 right; digits pick action ``0..n-1`` in every
+Discrete environment; ``q`` quits. Any other key prints the key map again
+and does not step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import gymnasium as gym
+import numpy as np
+
+from proxygym.planning.tabular import Evaluation
+from proxygym.teaching.animation import discrete_actions, exact_optima, make_env
+
+QUIT_KEYS = frozenset({"q", "Q"})
+#: Escape sequences of the arrow keys (normal and application cursor mode).
+ARROW_SEQUENCES: dict[str, str] = {
+    "\x1b[A": "up",
+    "\x1b[B": "down",
+    "\x1b[C": "right",
+    "\x1b[D": "left",
+    "\x1bOA": "up",
+    "\x1bOB": "down",
+    "\x1bOC": "right",
+    "\x1bOD": "left",
+}
+#: Letter keys of the four moves, as in most keyboard games.
+MOVE_KEYS: dict[str, str] = {"w": "up", "s": "down", "a": "left", "d": "right"}
+MOVE_NAMES: tuple[str, ...] = ("up", "down", "left", "right")
+ARROW_GLYPHS: dict[str, str] = {"up": "↑", "down": "↓", "left": "←", "right": "→"}
+#: Keys that never count as a keypress: separators of line-based input.
+IGNORED = frozenset(" \t\r\n")
+#: Clears a terminal and moves the cursor home.
+CLEAR = "\x1b[H\x1b[2J"
+_ACTION_ITEM = re.compile(r"(?<![\w-])(\d+) ([a-z][a-z ]*?)(?=\s*[,:;.()]|\s*$)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class KeyMap:
+    """Which key takes which action.
+
+    Attributes:
+        keys: key (a character, or ``"up"``... for an arrow key) to action.
+        names: a name per action (``"0"``, ``"1"``... where the environment names none).
+        moves: whether w/a/s/d and the arrow keys are bound.
+    """
+
+    keys: dict[str, int]
+    names: tuple[str, ...]
+    moves: bool
+
+    def action(self, key: str) -> int | None:
+        """The action bound to ``key``, or None."""
+        return self.keys.get(key)
+
+    def describe(self) -> str:
+        """The key map as one line, e.g. ``keys: w/↑ up, s/↓ down, ... q quit``."""
+        items = []
+        for action, name in enumerate(self.names):
+            bound = [str(action)]
+            if self.moves:
+                letter = next(k for k, v in MOVE_KEYS.items() if v == name)
+                bound = [letter, ARROW_GLYPHS[name], str(action)]
+            label = "" if name == str(action) else f" {name}"
+            items.append("/".join(bound) + label)
+        return "keys: " + ", ".join(items) + ", q quit"
+
+
+@dataclass(frozen=True)
+class PlayedEpisode:
+    """What one played episode earned; ``finished`` is False when the player quit first."""
+
+    steps: int
+    proxy_return: float
+    true_return: float
+    finished: bool
+
+
+def action_names(env: gym.Env[Any, Any]) -> tuple[str, ...] | None:
+    """Names of the actions, read from the class docstring's ``## Action Space``
+    section (``0 up, 1 down, ...``; ``- 0 hunt: ...``; the first name given to each number).
+
+    The docstring is where every environment documents its actions, so the
+    key map never drifts from it. None unless it names exactly ``0..n-1``.
+    """
+    space = env.action_space
+    doc = type(env.unwrapped).__doc__ or ""
+    match = re.search(r"## Action Space\n(.*?)(?:## |\Z)", doc, re.DOTALL)
+    if match is None or not isinstance(space, gym.spaces.Discrete):
+        return None
+    found: dict[int, str] = {}
+    for number, name in _ACTION_ITEM.findall(match.group(1)):
+        found.setdefault(int(number), name.strip())
+    if sorted(found) != list(range(int(space.n))):
+        return None
+    return tuple(found[i] for i in range(int(space.n)))
+
+
+def key_map(env: gym.Env[Any, Any], env_id: str) -> KeyMap:
+    """The key map of ``env``: digits always, plus w/a/s/d and arrows for up/down/left/right."""
+    n = discrete_actions(env, env_id, "keyboard play")
+    if n > 10:
+        raise ValueError(f"{env_id} has {n} actions; keyboard play supports at most 10 (0-9)")
+    names = action_names(env) or tuple(str(i) for i in range(n))
+    keys = {str(i): i for i in range(n)}
+    moves = names == MOVE_NAMES
+    if moves:
+        for action, name in enumerate(names):
+            keys[name] = action
+            keys.update({letter: action for letter, move in MOVE_KEYS.items() if move == name})
+    return KeyMap(keys, names, moves)
+
+
+def tokenize(text: str) -> Iterator[str]:
+    """The keys in ``text``: characters, with arrow-key escape sequences as ``"up"`` etc.
+
+    Spaces and line ends separate keys in line-based input and are dropped.
+    """
+    i = 0
+    while i < len(text):
+        sequence = text[i : i + 3]
+        if sequence in ARROW_SEQUENCES:
+            yield ARROW_SEQUENCES[sequence]
+            i += 3
+            continue
+        if text[i] not in IGNORED:
+            yield text[i]
+        i += 1
+
+
+def line_keys(source: Iterable[str]) -> Iterator[str]:
+    """Keys from line-based input: each item (a line, or any string) is a string of keys."""
+    for chunk in source:
+        yield from tokenize(chunk)
+
+
+def terminal_keys(stream: TextIO) -> Iterator[str]:
+    """Single keypresses from a terminal (call inside :func:`cbreak`); ends at end of input."""
+    fd = stream.fileno()
+    while True:
+        chunk = os.read(fd, 1)
+        if not chunk:
+            return
+        if chunk == b"\x1b":  # an escape sequence arrives at once; a lone Esc does not
+            while select.select([fd], [], [], 0.05)[0] and len(chunk) < 3:
+                chunk += os.read(fd, 1)
+        yield from tokenize(chunk.decode(errors="replace"))
+
+
+@contextmanager
+def cbreak(stream: TextIO) -> Iterator[None]:
+    """Put the terminal behind ``stream`` in cbreak mode (keys arrive unbuffered, unechoed;
+    Ctrl-C still interrupts) and restore its settings on any exit, Ctrl-C included."""
+    import termios
+    import tty
+
+    fd = stream.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _is_hidden(line: str) -> bool:
+    """Lines of an ``ansi`` view that show the score or hidden state (the true objective's)."""
+    lowered = line.lower()
+    return "hidden" in lowered or lowered.startswith("visible score")
+
+
+def _masked(line: str) -> str:
+    """A board line with everything but its walls drawn as ``?``."""
+    return "".join(char if char == "#" else "?" for char in line)
+
+
+def visible_view(env: gym.Env[Any, Any], observation: np.ndarray) -> str:
+    """What the player sees: the ``ansi`` view without the score lines and lines labelled
+    hidden, and with the board rows the environment marks hidden (``hidden_board_rows``)
+    masked; or, for environments without a text view, the observation itself."""
+    if env.render_mode == "ansi":
+        lines = str(env.render()).splitlines()
+        for row in getattr(env.unwrapped, "hidden_board_rows", ()):
+            lines[row] = _masked(lines[row])
+        return "\n".join(line for line in lines if not _is_hidden(line))
+    values = np.array2string(np.asarray(observation), precision=3, suppress_small=True)
+    return f"observation: {values}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _reveal(episode: PlayedEpisode, optima: dict[str, Evaluation] | None) -> list[str]:
+    """The end-of-episode lines: both returns, and the exact optima where known."""
+    ending = "ended" if episode.finished else "stopped (quit)"
+    steps = f"{episode.steps} step" + ("" if episode.steps == 1 else "s")
+    lines = [
+        f"episode {ending} after {steps}",
+        f"  your proxy return (the score you saw):  {_number(episode.proxy_return)}",
+        f"  your TRUE return (hidden until now):    {_number(episode.true_return)}",
+    ]
+    if optima is not None:
+        for name, returns in optima.items():
+            lines.append(
+                f"  {name} policy (exact): proxy {_number(returns.proxy_return)}, "
+                f"true {_number(returns.true_return)}"
+            )
+    return lines
+
+
+def _keys_of(keys: Iterable[str] | TextIO) -> Iterator[str]:
+    if hasattr(keys, "isatty") and hasattr(keys, "fileno") and keys.isatty():
+        return terminal_keys(keys)  # type: ignore[arg-type]
+    return line_keys(keys)
+
+
+def play(
+    env_id: str,
+    keys: Iterable[str] | TextIO,
+    out: TextIO,
+    seed: int = 0,
+    episodes: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
+    clear: bool = False,
+) -> list[PlayedEpisode]:
+    """Play ``episodes`` episodes of ``env_id`` with ``keys``, writing the game to ``out``.
+
+    Args:
+        keys: a terminal (single keypresses; wrap the call in :func:`cbreak`),
+            or any iterable of strings of keys (lines of a pipe, a list).
+        out: where the board, key map and scores go.
+        seed: reset seed of the first episode (then ``seed + 1``, ...).
+        clear: clear the screen before each board (for a terminal).
+
+    Returns:
+        One :class:`PlayedEpisode` per episode started; fewer than
+        ``episodes`` when the player quits or the keys run out.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    probe = make_env(env_id, env_kwargs)
+    mapping = key_map(probe, env_id)
+    optima = exact_optima(probe)
+    ansi = "ansi" in probe.metadata.get("render_modes", [])
+    probe.close()
+    env = make_env(env_id, env_kwargs, render_mode="ansi" if ansi else None)
+    pressed = _keys_of(keys)
+    played: list[PlayedEpisode] = []
+    try:
+        for number in range(1, episodes + 1):
+            episode = _play_episode(env, mapping, pressed, out, seed + number - 1, clear)
+            played.append(episode)
+            title = f"{env_id}, episode {number} of {episodes}"
+            print("\n".join([title, *_reveal(episode, optima)]), file=out, flush=True)
+            if not episode.finished:
+                break
+            if clear and number < episodes and not _next_episode(pressed, out):
+                break
+    finally:
+        env.close()
+    return played
+
+
+def _next_episode(pressed: Iterator[str], out: TextIO) -> bool:
+    """On a cleared screen, keep the reveal up until a keypress; False when the player quits."""
+    print("press any key for the next episode, q to quit", file=out, flush=True)
+    key = next(pressed, None)
+    return key is not None and key not in QUIT_KEYS
+
+
+def _play_episode(
+    env: gym.Env[Any, Any],
+    mapping: KeyMap,
+    pressed: Iterator[str],
+    out: TextIO,
+    seed: int,
+    clear: bool,
+) -> PlayedEpisode:
+    """One episode: show, read a key, step, until the episode ends or the player quits."""
+    observation, _ = env.reset(seed=seed)
+    steps, proxy, true = 0, 0.0, 0.0
+    last = ""
+    while True:
+        screen = [visible_view(env, observation), f"proxy return so far: {_number(proxy)}{last}"]
+        print((CLEAR if clear else "") + "\n".join([*screen, mapping.describe()]), file=out)
+        out.flush()
+        action = None
+        for key in pressed:
+            if key in QUIT_KEYS:
+                return PlayedEpisode(steps, proxy, true, finished=False)
+            action = mapping.action(key)
+            if action is not None:
+                break
+            print(f"key {key!r} does not play; {mapping.describe()}", file=out, flush=True)
+        if action is None:  # the keys ran out
+            return PlayedEpisode(steps, proxy, true, finished=False)
+        observation, reward, terminated, truncated, info = env.step(action)
+        steps += 1
+        proxy += float(reward)
+        true += float(info["true_reward"])
+        last = f" (last step: {float(reward):+.4g}, action {mapping.names[action]})"
+        if terminated or truncated:
+            final = [visible_view(env, observation), f"proxy return: {_number(proxy)}"]
+            print((CLEAR if clear else "") + "\n".join(final), file=out, flush=True)
+            return PlayedEpisode(steps, proxy, true, finished=True)
+
+
+def play_terminal(
+    env_id: str,
+    seed: int = 0,
+    episodes: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> list[PlayedEpisode]:
+    """:func:`play` on the process's own terminal: single keypresses when stdin is a TTY
+    (restored afterwards), lines of keys when it is a pipe or a file."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    if stdin.isatty():
+        with cbreak(stdin):
+            return play(env_id, stdin, stdout, seed, episodes, env_kwargs, clear=stdout.isatty())
+    return play(env_id, stdin, stdout, seed, episodes, env_kwargs)
