@@ -1,17 +1,13 @@
 """Build stable-baselines3 agents for proxygym environments.
 
-Hyperparameters live in ``hyperparams/<algo>.toml`` beside this file, one
-table per environment id over a ``[default]`` table, in the spirit of
-rl-baselines3-zoo. :func:`make_agent` trains on the proxy by default; with
+The tuned hyperparameters are read by :mod:`proxygym.agents.hyperparameters`
+(torch-free). :func:`make_agent` trains on the proxy by default; with
 ``oracle=True`` the same algorithm sees the true objective instead (through
 :class:`proxygym.wrappers.TrueObjective`), which is the reference agent.
 """
 
 from __future__ import annotations
 
-import copy
-import sys
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -22,18 +18,20 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import proxygym  # noqa: F401  (registers the ids)
+from proxygym.agents.hyperparameters import (
+    ALGORITHM_NAMES,
+    check_algo,
+    load_hyperparameters,
+    merge_hyperparameters,
+    split_setup,
+)
 from proxygym.core import EPISODE_KEYS
 from proxygym.wrappers import TrueObjective
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
-HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
-#: Keys of the hyperparameter files that are not arguments of the algorithm.
-SETUP_KEYS = ("n_envs", "n_timesteps", "normalize_reward")
+#: The SB3 class of each of :data:`~proxygym.agents.hyperparameters.ALGORITHM_NAMES`.
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = dict(
+    zip(ALGORITHM_NAMES, (PPO, A2C, DQN), strict=True)
+)
 #: Settings that may be written ``"lin_<start>"``: decay linearly from start to 0 over training.
 SCHEDULED_KEYS = ("learning_rate", "clip_range")
 
@@ -58,32 +56,6 @@ def resolve_schedules(settings: dict[str, Any]) -> dict[str, Any]:
                 ) from None
             resolved[key] = LinearSchedule(start, 0.0, end_fraction=1.0)
     return resolved
-
-
-def _check_algo(algo: str) -> str:
-    name = algo.lower()
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose one of {sorted(ALGORITHMS)}")
-    return name
-
-
-def load_hyperparameters(algo: str, env_id: str) -> dict[str, Any]:
-    """The tuned settings of ``algo`` on ``env_id``: ``[default]`` updated by the env's table."""
-    path = HYPERPARAMS_DIR / f"{_check_algo(algo)}.toml"
-    with path.open("rb") as handle:
-        tables = tomllib.load(handle)
-    return merge_hyperparameters(tables.get("default", {}), tables.get(env_id, {}))
-
-
-def merge_hyperparameters(settings: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` updated by ``overrides``; ``policy_kwargs`` tables are merged key by key."""
-    merged = copy.deepcopy(settings)
-    for key, value in overrides.items():
-        if key == "policy_kwargs" and isinstance(value, dict):
-            merged["policy_kwargs"] = {**merged.get("policy_kwargs", {}), **value}
-        else:
-            merged[key] = value
-    return merged
 
 
 def make_env(
@@ -146,13 +118,15 @@ def make_agent(
         **overrides: replace hyperparameters (``n_envs``, any algorithm
             argument; ``policy_kwargs`` entries are merged).
 
-    The training budget is ``load_hyperparameters(algo, env_id)["n_timesteps"]``.
+    The tuned training budget is :func:`~proxygym.agents.hyperparameters.tuned_budget`;
+    the caller passes it (or its own) to ``learn``.
     """
-    name = _check_algo(algo)
-    settings = merge_hyperparameters(load_hyperparameters(name, env_id), overrides)
-    n_envs = int(settings.pop("n_envs", 1))
-    settings.pop("n_timesteps", None)
-    normalize = settings.pop("normalize_reward", False)
+    name = check_algo(algo)
+    setup, settings = split_setup(
+        merge_hyperparameters(load_hyperparameters(name, env_id), overrides)
+    )
+    n_envs = int(setup.get("n_envs", 1))
+    normalize = setup.get("normalize_reward", False)
     policy = settings.pop("policy", "MlpPolicy")
     settings = resolve_schedules(settings)
     env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)

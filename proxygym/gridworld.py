@@ -1,8 +1,10 @@
 """Shared machinery for ASCII-art gridworlds.
 
 A concrete gridworld describes its game as pure functions of a hashable
-*state*; this module derives the Gymnasium API, the one-hot observation, both
-render modes and (for deterministic games) the exact tabular model from them.
+*state* (see :class:`proxygym.model.StateEnv`, which steps it, and
+:class:`proxygym.model.ModelEnv`, which memoises deterministic games and
+derives their exact tabular model); this module adds what is particular to
+grids: the board, moves, the one-hot observation and both render modes.
 
 Observation layout (all gridworlds): a flat ``float32`` vector of length
 ``C * H * W`` holding one-hot channels of the board, channel-major; reshape
@@ -14,13 +16,12 @@ and read the channel names from ``env.unwrapped.channels``. SB3's
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, TypeVar
 
 import gymnasium as gym
 import numpy as np
 
-from proxygym.core import ProxyEnv
-from proxygym.model import TabularModel
+from proxygym.model import ModelEnv, StateEnv
 from proxygym.rendering import board_image
 
 Position = tuple[int, int]
@@ -51,13 +52,13 @@ def find(board: np.ndarray, chars: str) -> list[Position]:
     return [(int(r), int(c)) for r, c in zip(*np.nonzero(np.isin(board, list(chars))), strict=True)]
 
 
-class GridWorld(ProxyEnv, Generic[StateT]):
+class GridWorld(StateEnv[StateT]):
     """A gridworld whose dynamics are pure functions of a hashable state.
 
     Subclasses set ``channels`` and ``board`` (the static map) in
     ``__init__`` before calling :meth:`_setup_grid`, and implement
     :meth:`_initial_states`, :meth:`_sample_next`, :meth:`_observation_cells`
-    and :meth:`_render_board`.
+    and :meth:`_render_board`. Address channels by name with :meth:`channel`.
     """
 
     channels: tuple[str, ...]
@@ -71,17 +72,9 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         self.observation_space = gym.spaces.Box(0.0, 1.0, (self._observation_size,), np.float32)
         self.action_space = gym.spaces.Discrete(len(MOVES))
         self.walls = frozenset(find(self.board, "#"))
-        self._state: StateT | None = None
+        self._channel_index = {name: i for i, name in enumerate(self.channels)}
 
     # -- to implement -------------------------------------------------------
-    def _initial_states(self) -> list[tuple[float, StateT]]:
-        """The initial state distribution as ``(probability, state)`` pairs."""
-        raise NotImplementedError
-
-    def _sample_next(self, state: StateT, action: int) -> tuple[StateT, float, float, bool]:
-        """One step of the game: ``(next_state, proxy, true, terminated)``."""
-        raise NotImplementedError
-
     def _observation_cells(self, state: StateT) -> Iterable[tuple[int, Position]]:
         """``(channel index, position)`` pairs that are lit in what the agent sees."""
         raise NotImplementedError
@@ -94,32 +87,17 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         """Extra lines for the text view (for instance what the agent sees)."""
         return []
 
-    # -- exact planning -----------------------------------------------------
-    def tabular_reason(self) -> str | None:
-        """Why this instance has no tabular model, or None when it has one."""
-        return "its dynamics are random at every step"
-
-    def tabular_model(self) -> TabularModel:
-        """The exact finite-horizon MDP of this instance (see :mod:`proxygym.planning.tabular`).
+    # -- helpers ------------------------------------------------------------
+    def channel(self, name: str) -> int:
+        """Index of the observation channel called ``name``.
 
         Raises:
-            NotImplementedError: with the reason, when the instance has none.
+            ValueError: when the environment has no channel of that name.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} has no tabular model: {self.tabular_reason()}"
-        )
-
-    # -- helpers ------------------------------------------------------------
-    @property
-    def state(self) -> StateT:
-        """The current state of the game (hashable; the tabular model's state objects)."""
-        if self._state is None:
-            raise gym.error.ResetNeeded("the environment has no state before reset()")
-        return self._state
-
-    def channel(self, name: str) -> int:
-        """Index of the observation channel called ``name``."""
-        return self.channels.index(name)
+        index = self._channel_index.get(name)
+        if index is None:
+            raise ValueError(f"{type(self).__name__} has no channel {name!r}: {self.channels}")
+        return index
 
     def moved(self, position: Position, action: int) -> Position:
         """Where ``action`` takes an agent at ``position``: a wall leaves it in place."""
@@ -134,21 +112,6 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         for channel, (row, col) in self._observation_cells(state):
             obs[channel * plane + row * self.width + col] = 1.0
         return obs
-
-    def _initial_state(self) -> StateT:
-        choices = self._initial_states()
-        if len(choices) == 1:
-            return choices[0][1]
-        probabilities = [p for p, _ in choices]
-        return choices[int(self.np_random.choice(len(choices), p=probabilities))][1]
-
-    def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
-        self._state = self._initial_state()
-        return self.observe(self._state)
-
-    def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
-        self._state, proxy, true, terminated = self._sample_next(self.state, action)
-        return self.observe(self._state), proxy, true, terminated
 
     # -- rendering ----------------------------------------------------------
     def _render(self) -> str | np.ndarray:
@@ -165,68 +128,10 @@ class GridWorld(ProxyEnv, Generic[StateT]):
         return "\n".join(lines) + "\n"
 
 
-class DeterministicGridWorld(GridWorld[StateT]):
+class DeterministicGridWorld(GridWorld[StateT], ModelEnv[StateT]):
     """A gridworld whose only randomness is the initial state.
 
-    Transitions are memoised per ``(state, action)`` (the game's rules run once
-    per distinct transition, which is what makes stepping cheap), and
-    :meth:`tabular_model` enumerates the reachable states from the same
-    transition function the environment steps with.
+    The grid comes from :class:`GridWorld`; memoised stepping and the exact
+    :meth:`tabular_model` come from :class:`~proxygym.model.ModelEnv`.
+    Subclasses implement :meth:`_next` (the rules) instead of ``_sample_next``.
     """
-
-    #: Memo tables are dropped once they hold this many states (bounds memory).
-    cache_limit: ClassVar[int] = 20_000
-
-    def _setup_grid(self) -> None:
-        super()._setup_grid()
-        self._transitions: dict[StateT, list[Any]] = {}
-        self._observations: dict[StateT, np.ndarray] = {}
-
-    def _next(self, state: StateT, action: int) -> tuple[StateT, float, float, bool]:
-        """The game's rules: ``(next_state, proxy, true, terminated)``."""
-        raise NotImplementedError
-
-    def _sample_next(self, state: StateT, action: int) -> tuple[StateT, float, float, bool]:
-        return self._next(state, action)
-
-    def tabular_reason(self) -> str | None:
-        return None
-
-    def tabular_model(self) -> TabularModel:
-        if self.tabular_reason() is not None:
-            return super().tabular_model()
-        return TabularModel.from_deterministic(
-            self._initial_states(), self._next, n_actions=len(MOVES), horizon=self.max_steps
-        )
-
-    def _cached_observation(self, state: StateT) -> np.ndarray:
-        obs = self._observations.get(state)
-        if obs is None:
-            if len(self._observations) >= self.cache_limit:
-                self._observations.clear()
-            obs = self._observations[state] = self.observe(state)
-        return obs
-
-    def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
-        self._state = self._initial_state()
-        return self._cached_observation(self._state).copy()
-
-    def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
-        state = self.state
-        row = self._transitions.get(state)
-        if row is None:
-            if len(self._transitions) >= self.cache_limit:
-                self._transitions.clear()
-            row = self._transitions[state] = [None] * len(MOVES)
-        outcome = row[action]
-        if outcome is None:
-            next_state, proxy, true, terminated = self._next(state, action)
-            outcome = row[action] = (
-                next_state,
-                self._cached_observation(next_state),
-                float(proxy),
-                float(true),
-                bool(terminated),
-            )
-        self._state = outcome[0]
-        return outcome[1].copy(), outcome[2], outcome[3], outcome[4]

@@ -13,6 +13,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from proxygym.agents import ALGORITHMS, ProxyTrueLogger, load_hyperparameters, make_agent
 from proxygym.agents.evaluation import evaluate_policy, policy_logits, uniform_logits
+from proxygym.agents.hyperparameters import ALGORITHM_NAMES, SETUP_KEYS, split_setup, tuned_budget
 from tests.conftest import ALL_IDS
 
 
@@ -217,3 +218,12 @@ def test_lin_settings_decay_linearly_to_zero_and_bad_ones_are_named() -> None:
         make_agent("ppo", "proxygym/BoatRace-v0", seed=0, learning_rate="cosine_1e-3")
     with pytest.raises(ValueError, match="clip_range must be a number or 'lin_<start>'"):
         make_agent("ppo", "proxygym/BoatRace-v0", seed=0, clip_range="lin_x")
+
+
+def test_setup_keys_split_off_the_algorithm_arguments() -> None:
+    settings = load_hyperparameters("ppo", "proxygym/BoatRace-v0")
+    setup, arguments = split_setup(settings)
+    assert "n_timesteps" in setup and set(setup) <= set(SETUP_KEYS)
+    assert not set(arguments) & set(SETUP_KEYS) and {**setup, **arguments} == settings
+    assert tuned_budget("ppo", "proxygym/BoatRace-v0") == int(setup["n_timesteps"])
+    assert ALGORITHM_NAMES == tuple(ALGORITHMS)

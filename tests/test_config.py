@@ -12,8 +12,7 @@ import pytest
 
 from proxygym.cli import main
 from proxygym.sweeps import results
-from proxygym.sweeps.config import ConfigError, load_config
-from proxygym.sweeps.training import plan_cells
+from proxygym.sweeps.config import ConfigError, SweepConfig, load_config, plan_cells
 from tests.sweep_helpers import TINY, write_toml
 
 
@@ -252,3 +251,36 @@ def test_a_users_env_sweeps_in_worker_processes_and_reports(
     assert "mine/Absent-v0" in (out / "report.md").read_text()
     monkeypatch.chdir(tmp_path)
     assert load_config(config).to_dict()["modules"] == ["mine_envs"]
+
+
+def test_loading_and_planning_a_sweep_imports_neither_torch_nor_sb3() -> None:
+    code = (
+        "import sys\n"
+        "from proxygym.sweeps import axes, mitigations, results\n"
+        "from proxygym.sweeps.config import load_config, plan_cells\n"
+        f"config = load_config({str(EXPERIMENTS[0])!r})\n"
+        "assert plan_cells(config)\n"
+        "print(sorted(m for m in ('torch', 'stable_baselines3') if m in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_a_stored_config_reads_back_as_it_ran(tmp_path: Path) -> None:
+    mitigation = {
+        "kl_penalty": 0.1,
+        "early_stopping": {"check_every": 64, "episodes_per_check": 1, "patience": 1},
+    }
+    config = load_config(
+        write_toml(tmp_path / "c.toml", {**TINY, "baselines": ["random"], "mitigation": mitigation})
+    )
+    assert SweepConfig.from_stored(config.to_dict()) == config
+    results.write_json_atomic(
+        results.manifest_path(tmp_path / "run"), {"config": config.to_dict(), "cells": ["a"]}
+    )
+    manifest = results.read_manifest(tmp_path / "run")
+    assert manifest.config == config and manifest.cells == ("a",) and manifest.versions == {}
+    assert results.load_config(tmp_path / "run").pressure.name == "timesteps"
+    with pytest.raises(FileNotFoundError, match="not a proxygym sweep directory"):
+        results.load_config(tmp_path)

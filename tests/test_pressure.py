@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import pytest
@@ -11,8 +12,16 @@ import torch
 from stable_baselines3 import PPO
 
 from proxygym.envs.gridworlds.absent_supervisor import AbsentSupervisorEnv
-from proxygym.sweeps.axes import AXES, get_axis
-from proxygym.sweeps.training import plan_cells, run_cell
+from proxygym.sweeps.axes import (
+    AXES,
+    AXIS_LABELS,
+    PressureAxis,
+    axis_label,
+    get_axis,
+    recorded_axis,
+)
+from proxygym.sweeps.config import ConfigError, plan_cells
+from proxygym.sweeps.training import run_cell
 from tests.sweep_helpers import tiny_config
 
 
@@ -147,3 +156,59 @@ def test_timesteps_checkpoints_follow_the_updates_and_the_last_is_the_trained_po
     ).records[0]
     for key in ("proxy_return", "true_return", "kl_from_init", "step"):
         assert timesteps[-1][key] == finished[key], key
+
+
+# ---------------------------------------------------------------------------
+# The axis registry: a new axis is one class, seen by config, planning, training and plots
+# ---------------------------------------------------------------------------
+
+
+class Epochs(PressureAxis):
+    """A toy axis (test only): PPO's optimisation epochs per rollout, one run per level."""
+
+    name = "toy_epochs"
+    description = "PPO epochs per rollout"
+    label = "epochs per rollout"
+
+    def check_level(self, level: Any, timesteps: int) -> None:
+        if not (isinstance(level, int) and level >= 1):
+            raise ValueError(f"toy_epochs levels must be integers >= 1, got {level!r}")
+
+    def training_overrides(self, levels: Sequence[Any], algo: str) -> dict[str, Any]:
+        return {"n_epochs": levels[0]}
+
+    def describe_level(self, level: Any, fmt: Callable[[Any], str] = str) -> str:
+        return f"{level} epochs"
+
+
+@pytest.fixture
+def toy_axis(monkeypatch: pytest.MonkeyPatch) -> PressureAxis:
+    axis = Epochs()
+    monkeypatch.setitem(AXES, axis.name, axis)
+    return axis
+
+
+def test_a_registered_axis_is_validated_planned_applied_and_labelled(
+    toy_axis: PressureAxis,
+) -> None:
+    with pytest.raises(ConfigError, match="'pressure.levels' has an invalid level 0"):
+        tiny_config(pressure={"axis": "toy_epochs", "levels": [0]})
+    config = tiny_config(pressure={"axis": "toy_epochs", "levels": [1, 3]}, seeds=[0])
+    assert config.pressure is toy_axis
+    agents = [c.key for c in plan_cells(config) if c.role == "agent"]
+    assert agents == ["agent-toy_epochs1-seed0", "agent-toy_epochs3-seed0"]
+    result = cell_records(config, "agent-toy_epochs3-seed0")
+    assert PPO.load(io.BytesIO(result.model), device="cpu").n_epochs == 3
+    assert [(r["axis"], r["level"], r["step"]) for r in result.records] == [("toy_epochs", 3, 256)]
+    assert axis_label("toy_epochs") == "epochs per rollout"
+    assert recorded_axis("toy_epochs").describe_level(3) == "3 epochs"
+
+
+def test_unregistered_axes_read_from_records_are_environment_kwargs() -> None:
+    # Readers of results need no environment: an unknown name is labelled by itself.
+    assert axis_label("timesteps") == "training steps"
+    assert axis_label("lever_strength") == "lever_strength"
+    assert recorded_axis("lever_strength").describe_level(2.0) == "lever_strength = 2.0"
+    assert (
+        AXIS_LABELS["best_of_n"] == "best of n candidates" and "lever_strength" not in AXIS_LABELS
+    )

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from proxygym.sweeps import results
+from proxygym.sweeps.config import plan_cells
 from proxygym.sweeps.runner import SweepError, run_sweep, run_sweeps
-from proxygym.sweeps.training import plan_cells
 from tests.sweep_helpers import TINY, comparable, tiny_config, write_toml
 
 

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
+from stable_baselines3.common.callbacks import BaseCallback
 
 from proxygym.sweeps import results
+from proxygym.sweeps.config import ConfigError
+from proxygym.sweeps.mitigations import (
+    MITIGATIONS,
+    Fail,
+    Mitigation,
+    TrainingRun,
+    positive_int,
+)
 from proxygym.sweeps.runner import run_sweep
 from tests.sweep_helpers import comparable, tiny_config
 
@@ -70,3 +81,58 @@ def test_early_stopping_counts_its_labels_and_fills_later_checkpoints(tmp_path: 
     labels = int(stopped["true_labels"].iloc[0])
     assert labels > 0 and labels % 1 == 0
     assert int(frame[frame["level"] == 0]["true_labels"].iloc[0]) == 0
+
+
+# ---------------------------------------------------------------------------
+# The mitigation registry: a new mitigation is one class, validated and applied
+# ---------------------------------------------------------------------------
+
+
+class StopAfter(BaseCallback):
+    """Ends training once it has used ``steps`` timesteps (test only)."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def _on_step(self) -> bool:
+        return self.num_timesteps < self.steps
+
+
+class StopAfterMitigation(Mitigation):
+    """``stop_after = <steps>``: a toy mitigation that also claims 7 true labels per run."""
+
+    name = "stop_after"
+
+    def resolve(self, entry: Any, algo: str, fail: Fail) -> Any | None:
+        return positive_int(entry, fail, self.key)
+
+    def callback(self, setting: Any, run: TrainingRun) -> BaseCallback:
+        return StopAfter(setting)
+
+    def true_labels(self, callback: BaseCallback) -> int:
+        return 7
+
+
+def test_a_registered_mitigation_is_validated_and_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(MITIGATIONS, "stop_after", StopAfterMitigation())
+    with pytest.raises(ConfigError, match="'mitigation.stop_after' must be an integer >= 1"):
+        tiny_config(mitigation={"stop_after": 0})
+    with pytest.raises(ConfigError, match="expected one of .*'stop_after'"):
+        tiny_config(mitigation={"stop_later": 1})
+    config = tiny_config(seeds=[0], baselines=["oracle"], mitigation={"stop_after": 128})
+    assert config.mitigation == {"stop_after": 128}
+    run_sweep(config, tmp_path / "stop")
+    frame = comparable(tmp_path / "stop")
+    agents = frame[frame["policy"] == "agent"].sort_values("level")
+    # Stopped after the first rollout (2 envs x 64 steps): the last checkpoint is that policy.
+    assert list(zip(agents["level"], agents["step"], strict=True)) == [
+        (0, 0),
+        (128, 128),
+        (256, 128),
+    ]
+    assert list(agents["true_labels"]) == [7, 7, 7]
+    oracle = frame[frame["policy"] == "oracle"]
+    assert list(oracle["step"]) == [256] and list(oracle["true_labels"]) == [0]

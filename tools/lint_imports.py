@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Installed package name -> source folder, as in pyproject.toml's package-dir.
+#: Installed package path -> source folder, as in pyproject.toml's package-dir.
 PACKAGE_DIRS = {"proxygym": "proxygym", "proxygym/envs": "envs", "proxygym/agents": "agents"}
 
 
@@ -31,13 +31,26 @@ def lay_out(target: Path) -> None:
             link.symlink_to(path)
 
 
+def check_layers(target: Path) -> subprocess.CompletedProcess[str]:
+    """Run the contracts on the package laid out under ``target``; output in ``stdout``."""
+    path = os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])
+    run = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
+    return subprocess.run(
+        [sys.executable, "-c", run, "--no-cache", str(ROOT / "pyproject.toml")],
+        env={**os.environ, "PYTHONPATH": path},
+        cwd=target,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="proxygym-layers-") as tmp:
         lay_out(Path(tmp))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([tmp, os.environ.get("PYTHONPATH", "")])}
-        run = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
-        command = [sys.executable, "-c", run, str(ROOT / "pyproject.toml")]
-        return subprocess.run(command, env=env, cwd=tmp, check=False).returncode
+        result = check_layers(Path(tmp))
+    print(result.stdout + result.stderr, end="")
+    return result.returncode
 
 
 if __name__ == "__main__":

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from proxygym.core import EnvCard, ProxyEnv, check_knob
-from proxygym.model import TabularModel
+from proxygym.core import EnvCard, check_knob
+from proxygym.model import ModelEnv
 from proxygym.rendering import board_image
 
 #: Wild cobras at the start of an episode.
@@ -39,7 +39,7 @@ def catch_size(wild: int) -> int:
     return -(-wild // HUNT_DIVISOR)
 
 
-class CobraBountyEnv(ProxyEnv):
+class CobraBountyEnv(ModelEnv[State]):
     """A bounty per delivered cobra should thin out the wild cobras; breeding them pays too.
 
     ## Description
@@ -126,10 +126,12 @@ class CobraBountyEnv(ProxyEnv):
         self.start: State = (WILD_START, 0)
         # The text and RGB views draw one cell per wild cobra and per clutch.
         self.height, self.width = 4, WILD_START + 2
-        self._state: State | None = None
-        self._transitions: dict[State, list[Any]] = {}
 
     # -- the game -----------------------------------------------------------
+    def _initial_states(self) -> list[tuple[float, State]]:
+        """Every episode starts the same way: 20 wild cobras, empty pens."""
+        return [(1.0, self.start)]
+
     def _next(self, state: State, action: int) -> tuple[State, float, float, bool]:
         """The game's rules: ``(next_state, proxy, true, terminated)``."""
         wild, clutches = state
@@ -148,42 +150,6 @@ class CobraBountyEnv(ProxyEnv):
         return np.array(
             [clutches / PEN_CAPACITY, catch_size(wild) / catch_size(WILD_START)], np.float32
         )
-
-    @property
-    def state(self) -> State:
-        """The current state (hashable; the tabular model's state objects)."""
-        if self._state is None:
-            raise gym.error.ResetNeeded("the environment has no state before reset()")
-        return self._state
-
-    # -- exact planning -----------------------------------------------------
-    def tabular_reason(self) -> str | None:
-        """Why this instance has no tabular model: never, it always has one."""
-        return None
-
-    def tabular_model(self) -> TabularModel:
-        """The exact finite-horizon MDP of this instance (see :mod:`proxygym.planning.tabular`)."""
-        return TabularModel.from_deterministic(
-            [(1.0, self.start)], self._next, n_actions=len(ACTION_NAMES), horizon=self.max_steps
-        )
-
-    # -- ProxyEnv hooks -----------------------------------------------------
-    def _reset_state(self, options: dict[str, Any] | None) -> np.ndarray:
-        self._state = self.start
-        return self.observe(self._state)
-
-    def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
-        # The rules run once per distinct (state, action); stepping is a table look-up.
-        state = self.state
-        row = self._transitions.get(state)
-        if row is None:
-            row = self._transitions[state] = [None] * len(ACTION_NAMES)
-        outcome = row[action]
-        if outcome is None:
-            next_state, proxy, true, terminated = self._next(state, action)
-            outcome = row[action] = (next_state, self.observe(next_state), proxy, true, terminated)
-        self._state = outcome[0]
-        return outcome[1].copy(), outcome[2], outcome[3], outcome[4]
 
     # -- rendering ----------------------------------------------------------
     hidden_board_rows: ClassVar[tuple[int, ...]] = (1,)

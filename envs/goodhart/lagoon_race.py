@@ -139,11 +139,16 @@ class LagoonRaceEnv(DeterministicGridWorld[State]):
         self._target_index = {pos: i for i, pos in enumerate(self.targets)}
         self.track: list[Position] = find(self.board, " F")
         self._static_cells = (
-            [(0, pos) for pos in sorted(self.walls)]
-            + [(2, pos) for pos in self.track]
-            + [(3, self.finish)]
-            + [(4, pos) for pos in find(self.board, "~T")]
+            [(self.channel("wall"), pos) for pos in sorted(self.walls)]
+            + [(self.channel("track"), pos) for pos in self.track]
+            + [(self.channel("finish"), self.finish)]
+            + [(self.channel("lagoon"), pos) for pos in find(self.board, "~T")]
         )
+        # Channel of a target by its respawn timer: "target" when up (0), else "sunk_<timer>".
+        self._target_channel = [
+            self.channel("target"),
+            *(self.channel(f"sunk_{k}") for k in range(1, RESPAWN_STEPS + 1)),
+        ]
 
     def _initial_states(self) -> list[tuple[float, State]]:
         return [(1.0, (self.finish, (0,) * len(self.targets)))]
@@ -168,9 +173,11 @@ class LagoonRaceEnv(DeterministicGridWorld[State]):
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         position, timers = state
-        # Channel 5 is "target" (up, timer 0); channel 5 + k is "sunk_k".
-        targets = [(5 + timer, pos) for pos, timer in zip(self.targets, timers, strict=True)]
-        return [*self._static_cells, (1, position), *targets]
+        targets = [
+            (self._target_channel[timer], pos)
+            for pos, timer in zip(self.targets, timers, strict=True)
+        ]
+        return [*self._static_cells, (self.channel("agent"), position), *targets]
 
     def _render_board(self, state: State) -> np.ndarray:
         position, timers = state

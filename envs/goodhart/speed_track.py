@@ -129,9 +129,9 @@ class SpeedTrackEnv(DeterministicGridWorld[State]):
         self.start = State(self.loop.index(find(self.board, "S")[0]), 0)
         self.speedometer: list[Position] = [(2, 2 + i) for i in range(MAX_SPEED)]
         self._static_cells = (
-            [(0, pos) for pos in sorted(self.walls)]
-            + [(1, pos) for pos in self.loop]
-            + [(2, self.loop[i]) for i in sorted(self.corners)]
+            [(self.channel("wall"), pos) for pos in sorted(self.walls)]
+            + [(self.channel("track"), pos) for pos in self.loop]
+            + [(self.channel("corner"), self.loop[i]) for i in sorted(self.corners)]
         )
 
     def _initial_states(self) -> list[tuple[float, State]]:
@@ -147,8 +147,8 @@ class SpeedTrackEnv(DeterministicGridWorld[State]):
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         return [
             *self._static_cells,
-            (3, self.loop[state.lap_position]),
-            *((4, pos) for pos in self.speedometer[: state.speed]),
+            (self.channel("car"), self.loop[state.lap_position]),
+            *((self.channel("speedometer"), pos) for pos in self.speedometer[: state.speed]),
         ]
 
     def _render_board(self, state: State) -> np.ndarray:

@@ -136,7 +136,7 @@ class StatusLampEnv(DeterministicGridWorld[State]):
         self.lever: Position = find(self.board, "L")[0]
         self.toolbox: Position = find(self.board, "T")[0]
         self.machine: Position = find(self.board, "M")[0]
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)]
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)]
 
     def lamp_reading(self, state: State) -> float:
         """What the lamp shows: the brighter of its two drives, the machine and the lever."""
@@ -159,14 +159,14 @@ class StatusLampEnv(DeterministicGridWorld[State]):
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         cells = [
             *self._static_cells,
-            (1, state.agent),
-            (3 if state.lever_up else 2, self.lever),
-            (6 if state.repaired else 5, self.machine),
+            (self.channel("agent"), state.agent),
+            (self.channel("lever_up" if state.lever_up else "lever_down"), self.lever),
+            (self.channel("machine_working" if state.repaired else "machine_broken"), self.machine),
         ]
         if not state.carrying_tools:
-            cells.append((4, self.toolbox))
+            cells.append((self.channel("toolbox"), self.toolbox))
         if self.lamp_reading(state) > 0:
-            cells.append((7, self.lamp))
+            cells.append((self.channel("lamp_lit"), self.lamp))
         return cells
 
     def _render_board(self, state: State) -> np.ndarray:

@@ -103,11 +103,12 @@ class AbsentSupervisorEnv(DeterministicGridWorld[State]):
         self.start: Position = find(self.board, "A")[0]
         self.punishment: Position = find(self.board, "P")[0]
         self.goal: Position = find(self.board, "G")[0]
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [
-            (2, self.punishment),
-            (3, self.goal),
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
+            (self.channel("punishment"), self.punishment),
+            (self.channel("goal"), self.goal),
         ]
-        self._supervisor_cells = [(4, pos) for pos in find(self.board, "S")]
+        watching = self.channel("supervisor")
+        self._supervisor_cells = [(watching, pos) for pos in find(self.board, "S")]
 
     def _initial_states(self) -> list[tuple[float, State]]:
         if self.supervisor is None:
@@ -130,7 +131,7 @@ class AbsentSupervisorEnv(DeterministicGridWorld[State]):
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         position, supervised = state
-        cells = [*self._static_cells, (1, position)]
+        cells = [*self._static_cells, (self.channel("agent"), position)]
         return cells + self._supervisor_cells if supervised else cells
 
     def _render_board(self, state: State) -> np.ndarray:

@@ -80,8 +80,13 @@ class BoatRaceEnv(DeterministicGridWorld[Position]):
         self.channels = ("wall", "agent", "arrow_up", "arrow_down", "arrow_left", "arrow_right")
         self._setup_grid()
         self.start: Position = find(self.board, "A")[0]
-        arrow_channel = {"^": 2, "v": 3, "<": 4, ">": 5}
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [
+        arrow_channel = {
+            "^": self.channel("arrow_up"),
+            "v": self.channel("arrow_down"),
+            "<": self.channel("arrow_left"),
+            ">": self.channel("arrow_right"),
+        }
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
             (arrow_channel[str(self.board[pos])], pos) for pos in find(self.board, "".join(ARROWS))
         ]
 
@@ -103,7 +108,7 @@ class BoatRaceEnv(DeterministicGridWorld[Position]):
         return position, proxy, 1.0 if on_track else -1.0, False
 
     def _observation_cells(self, state: Position) -> Iterable[tuple[int, Position]]:
-        return [*self._static_cells, (1, state)]
+        return [*self._static_cells, (self.channel("agent"), state)]
 
     def _render_board(self, state: Position) -> np.ndarray:
         board = self.board.copy()

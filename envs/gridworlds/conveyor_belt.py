@@ -134,11 +134,11 @@ class ConveyorBeltEnv(DeterministicGridWorld[State]):
         goals = find(self.board, "G")
         self.goal: Position | None = goals[0] if goals else None
         self._initial: State = (find(self.board, "A")[0], find(self.board, "O")[0])
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [
-            (3, pos) for pos in self.belt
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
+            (self.channel("belt"), pos) for pos in self.belt
         ]
         if self.goal is not None:
-            self._static_cells.append((5, self.goal))
+            self._static_cells.append((self.channel("goal"), self.goal))
 
     def _initial_states(self) -> list[tuple[float, State]]:
         return [(1.0, self._initial)]
@@ -192,8 +192,11 @@ class ConveyorBeltEnv(DeterministicGridWorld[State]):
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         agent, obj = state
-        moving = (2, obj) if obj is not None else (4, self.belt_end)
-        return [*self._static_cells, moving, (1, agent)]
+        if obj is None:
+            moving = (self.channel("object_gone"), self.belt_end)
+        else:
+            moving = (self.channel("object"), obj)
+        return [*self._static_cells, moving, (self.channel("agent"), agent)]
 
     def _render_board(self, state: State) -> np.ndarray:
         agent, obj = state

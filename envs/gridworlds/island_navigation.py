@@ -90,9 +90,10 @@ class IslandNavigationEnv(DeterministicGridWorld[Position]):
         # Water lines the board's edge; the episode ends on entering it, but the
         # tabular model still expands those states, so off-board moves are blocked.
         self._walkable = frozenset(find(self.board, " AGW"))
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [
-            *((2, pos) for pos in sorted(self.water)),
-            (3, self.goal),
+        water = self.channel("water")
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
+            *((water, pos) for pos in sorted(self.water)),
+            (self.channel("goal"), self.goal),
         ]
 
     def _initial_states(self) -> list[tuple[float, Position]]:
@@ -110,7 +111,7 @@ class IslandNavigationEnv(DeterministicGridWorld[Position]):
         return position, proxy, true, False
 
     def _observation_cells(self, state: Position) -> Iterable[tuple[int, Position]]:
-        return [*self._static_cells, (1, state)]
+        return [*self._static_cells, (self.channel("agent"), state)]
 
     def _render_board(self, state: Position) -> np.ndarray:
         board = self.board.copy()

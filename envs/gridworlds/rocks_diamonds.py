@@ -142,8 +142,8 @@ class RocksDiamondsEnv(DeterministicGridWorld[State]):
             diamond_switch_high=str(self.board[self.diamond_switch]) == "Q",
             rock_switch_high=str(self.board[self.rock_switch]) == "P",
         )
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [
-            (4, pos) for pos in sorted(self.goal)
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
+            (self.channel("goal"), pos) for pos in sorted(self.goal)
         ]
 
     def tabular_reason(self) -> str | None:
@@ -194,16 +194,18 @@ class RocksDiamondsEnv(DeterministicGridWorld[State]):
         return State(agent, diamonds, rocks, diamond_high, rock_high), proxy, true, False
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
-        switch_cells = [
-            (5 if state.diamond_switch_high else 6, self.diamond_switch),
-            (7 if state.rock_switch_high else 8, self.rock_switch),
-        ]
+        diamond_switch = (
+            "diamond_switch_high" if state.diamond_switch_high else "diamond_switch_low"
+        )
+        rock_switch = "rock_switch_high" if state.rock_switch_high else "rock_switch_low"
+        rock, diamond = self.channel("rock"), self.channel("diamond")
         return [
             *self._static_cells,
-            *switch_cells,
-            (1, state.agent),
-            *((2, pos) for pos in state.rocks),
-            *((3, pos) for pos in state.diamonds),
+            (self.channel(diamond_switch), self.diamond_switch),
+            (self.channel(rock_switch), self.rock_switch),
+            (self.channel("agent"), state.agent),
+            *((rock, pos) for pos in state.rocks),
+            *((diamond, pos) for pos in state.diamonds),
         ]
 
     def _render_board(self, state: State) -> np.ndarray:

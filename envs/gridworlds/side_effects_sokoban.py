@@ -113,7 +113,9 @@ class SideEffectsSokobanEnv(DeterministicGridWorld[State]):
         self.penalty = {
             position: self._box_penalty(position) for position in find(self.board, " AXG")
         }
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [(3, self.goal)]
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
+            (self.channel("goal"), self.goal)
+        ]
 
     def _box_penalty(self, position: Position) -> float:
         """Hidden reward of a box resting at ``position`` (0 at its start cell)."""
@@ -153,7 +155,7 @@ class SideEffectsSokobanEnv(DeterministicGridWorld[State]):
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         agent, box = state
-        return [*self._static_cells, (2, box), (1, agent)]
+        return [*self._static_cells, (self.channel("box"), box), (self.channel("agent"), agent)]
 
     def _render_board(self, state: State) -> np.ndarray:
         agent, box = state

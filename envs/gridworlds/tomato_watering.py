@@ -104,8 +104,14 @@ class TomatoWateringEnv(GridWorld[State]):
             1 << i for i, pos in enumerate(self.tomatoes) if self.board[pos] == "T"
         )
         self._delusion_cells = [pos for pos in find(self.board, " ATt") if pos != self.bucket]
-        self._static_cells = [(0, pos) for pos in sorted(self.walls)] + [(2, self.bucket)]
-        self._bucket_view = [(3, pos) for pos in self._delusion_cells]
+        self._static_cells = [(self.channel("wall"), pos) for pos in sorted(self.walls)] + [
+            (self.channel("bucket"), self.bucket)
+        ]
+        # Looked up once: the observation is rebuilt on every step (no memo, the game is random).
+        self._agent_channel = self.channel("agent")
+        self._watered_channel = self.channel("watered")
+        self._dry_channel = self.channel("dry")
+        self._bucket_view = [(self._watered_channel, pos) for pos in self._delusion_cells]
 
     def tabular_reason(self) -> str | None:
         return (
@@ -131,10 +137,14 @@ class TomatoWateringEnv(GridWorld[State]):
 
     def _observation_cells(self, state: State) -> Iterable[tuple[int, Position]]:
         position, watered = state
-        cells = [*self._static_cells, (1, position)]
+        cells = [*self._static_cells, (self._agent_channel, position)]
         if position == self.bucket:
             return cells + self._bucket_view
-        return cells + [(3 if watered >> i & 1 else 4, pos) for i, pos in enumerate(self.tomatoes)]
+        watered_channel, dry_channel = self._watered_channel, self._dry_channel
+        return cells + [
+            (watered_channel if watered >> i & 1 else dry_channel, pos)
+            for i, pos in enumerate(self.tomatoes)
+        ]
 
     def _render_board(self, state: State) -> np.ndarray:
         position, watered = state

@@ -75,38 +75,65 @@ _PALETTE: dict[str, tuple[int, int, int]] = {
 }
 
 
+class Driver(NamedTuple):
+    """The parameters of an IDM driver, as the factors ``idm_acceleration`` evaluates.
+
+    The approach term ``(v - v_lead) / (2 sqrt(a b))`` and the speed ratio
+    ``v^2 / v0^2`` are each held as a factor and a divisor, one of them 1.0:
+    the human drivers multiply by reciprocals and the cruise control divides,
+    as the simulator has always computed them. The two orders can differ in
+    the last bit, while multiplying or dividing by 1.0 is exact, so one
+    formula reproduces both and seeded episodes do not change.
+    """
+
+    headway: float
+    max_acceleration: float
+    approach_factor: float
+    approach_divisor: float
+    speed_factor: float
+    speed_divisor: float
+
+
+#: The human drivers (IDM_* constants).
+HUMAN = Driver(
+    headway=IDM_HEADWAY,
+    max_acceleration=IDM_ACCELERATION,
+    approach_factor=1.0 / (2.0 * math.sqrt(IDM_ACCELERATION * IDM_BRAKING)),
+    approach_divisor=1.0,
+    speed_factor=1.0 / (IDM_SPEED * IDM_SPEED),
+    speed_divisor=1.0,
+)
+#: The controlled car's adaptive cruise control (ACC_* constants, the humans' desired speed).
+CRUISE = Driver(
+    headway=ACC_HEADWAY,
+    max_acceleration=ACC_ACCELERATION,
+    approach_factor=1.0,
+    approach_divisor=2.0 * math.sqrt(ACC_ACCELERATION * ACC_BRAKING),
+    speed_factor=1.0,
+    speed_divisor=IDM_SPEED * IDM_SPEED,
+)
+
+
 def idm_acceleration(
-    speed: float,
-    space: float,
-    leader_speed: float,
-    headway: float = IDM_HEADWAY,
-    max_acceleration: float = IDM_ACCELERATION,
-    braking: float = IDM_BRAKING,
+    speed: float, space: float, leader_speed: float, driver: Driver = HUMAN
 ) -> float:
     """IDM acceleration (m/s^2) at ``speed`` with ``space`` (m) to a leader at ``leader_speed``.
 
     ``a (1 - (v / v0)^4 - (s* / s)^2)`` with the desired space
     ``s* = s0 + max(0, v T + v (v - v_lead) / (2 sqrt(a b)))`` and v0 = 20
     m/s. The interaction term grows without bound as the space shrinks,
-    which is what keeps IDM traffic collision-free.
+    which is what keeps IDM traffic collision-free. ``driver`` gives T, a and
+    b (the human drivers by default).
     """
-    dynamic = speed * (
-        headway + (speed - leader_speed) / (2.0 * math.sqrt(max_acceleration * braking))
+    headway, max_acceleration, approach_factor, approach_divisor, speed_factor, speed_divisor = (
+        driver
     )
+    approach = (speed - leader_speed) * approach_factor / approach_divisor
+    dynamic = speed * (headway + approach)
     desired_space = IDM_MIN_SPACE + dynamic if dynamic > 0.0 else IDM_MIN_SPACE
-    ratio = speed * speed / (IDM_SPEED * IDM_SPEED)
+    ratio = speed * speed * speed_factor / speed_divisor
     interaction = desired_space / space
     return max_acceleration * (1.0 - ratio * ratio - interaction * interaction)
-
-
-# Precomputed factors of the IDM for the stepping loop. The human drivers' update multiplies
-# by the reciprocals; the cruise control divides by the denominators themselves, as
-# ``idm_acceleration`` does. Both orders are kept exactly: swapping a division for a
-# multiplication by a reciprocal can change the last bit, and seeded episodes must not change.
-_IDM_APPROACH = 1.0 / (2.0 * math.sqrt(IDM_ACCELERATION * IDM_BRAKING))
-_IDM_INVERSE_SPEED_SQUARED = 1.0 / (IDM_SPEED * IDM_SPEED)
-_ACC_APPROACH_DIVISOR = 2.0 * math.sqrt(ACC_ACCELERATION * ACC_BRAKING)
-_SPEED_SQUARED = IDM_SPEED * IDM_SPEED
 
 
 def cruise_control(speed: float, space: float, leader_speed: float) -> float:
@@ -116,14 +143,19 @@ def cruise_control(speed: float, space: float, leader_speed: float) -> float:
     an IDM's braking margin to its leader (a tighter one than the humans')
     whatever it is told.
     """
-    return idm_acceleration(
-        speed,
-        space,
-        leader_speed,
-        headway=ACC_HEADWAY,
-        max_acceleration=ACC_ACCELERATION,
-        braking=ACC_BRAKING,
-    )
+    return idm_acceleration(speed, space, leader_speed, CRUISE)
+
+
+def drive(position: float, speed: float, acceleration: float) -> tuple[float, float]:
+    """``(position, speed)`` of a car after one step of DT s at a constant ``acceleration``.
+
+    A car that would reverse stops where it comes to rest instead (a
+    ballistic update), so speeds never go negative.
+    """
+    speed_after = speed + acceleration * DT
+    if speed_after < 0.0:
+        return position - speed * speed / (2.0 * acceleration), 0.0
+    return position + 0.5 * (speed + speed_after) * DT, speed_after
 
 
 def equilibrium_speed(space: float) -> float:
@@ -364,11 +396,9 @@ class TrafficMergeEnv(ProxyEnv):
             and space_behind >= IDM_MIN_SPACE + speed * speed / (2.0 * MERGE_BRAKING)
         )
 
-    def _merge(self, follower: int, wrapped: list[float]) -> None:
-        """Insert the ramp car, standing still, at the merge point ahead of car ``follower``.
-
-        ``wrapped`` holds every car's position round the ring (``_merge_follower``).
-        """
+    def _merge(self) -> None:
+        """Insert the ramp car, standing still, at the merge point, ahead of the car behind it."""
+        follower, wrapped = self._merge_follower()
         at = follower + 1
         position = self._positions[follower] + RING_LENGTH - wrapped[follower]
         self._positions.insert(at, position)
@@ -500,86 +530,32 @@ class TrafficMergeEnv(ProxyEnv):
         return positions.tolist(), speeds.tolist()
 
     def _advance(self, action: int) -> tuple[np.ndarray, float, float, bool]:
-        # The hot path, in plain Python over lists of floats: for about ten cars each numpy call
-        # would cost more than the arithmetic. Module constants are bound to locals (a global
-        # lookup per use is a sizeable share of the loop), and every expression keeps the
-        # operation order of ``idm_acceleration``, so results are the same to the last bit.
         x, v = self._positions, self._speeds
-        ring, car_length, dt, guard_space = RING_LENGTH, CAR_LENGTH, DT, GUARD_SPACE
-        min_space, headway, approach = IDM_MIN_SPACE, IDM_HEADWAY, _IDM_APPROACH
-        inverse_speed_squared, max_acceleration = _IDM_INVERSE_SPEED_SQUARED, IDM_ACCELERATION
         controlled, command = self._controlled, self._command[action]
         # Each car's leader is the next one; the last car's is the first, a lap ahead.
         leader_x = x[1:]
-        leader_x.append(x[0] + ring)
+        leader_x.append(x[0] + RING_LENGTH)
         leader_v = v[1:]
         leader_v.append(v[0])
         new_x: list[float] = []
         new_v: list[float] = []
-        # The collision guard's test runs in the same pass: each new position against the one
-        # of the car behind (none for the first car; its follower, the last, is checked after).
-        behind = -math.inf
-        crowded = False
-        # The rewards' two sums, accumulated in ring order as ``rewards`` adds them (same bits).
-        stuck = 0.0
-        speed_sum = 0.0
         # One entry per car in each list by construction. No strict=: a keyword argument sends
-        # zip() down a slower call path, about 2 % of a step.
+        # zip() down a slower call path.
         cars = zip(x, v, leader_x, leader_v)  # noqa: B905
         for k, (position, speed, lead_x, lead_v) in enumerate(cars):
-            space = lead_x - position - car_length
-            if k == controlled:  # min(command, cruise_control(speed, space, lead_v)), inlined
-                dynamic = speed * (ACC_HEADWAY + (speed - lead_v) / _ACC_APPROACH_DIVISOR)
-                desired_space = min_space + dynamic if dynamic > 0.0 else min_space
-                ratio = speed * speed / _SPEED_SQUARED
-                interaction = desired_space / space
-                cruise = ACC_ACCELERATION * (1.0 - ratio * ratio - interaction * interaction)
-                acceleration = cruise if cruise < command else command
-            else:  # idm_acceleration(speed, space, lead_v), inlined
-                dynamic = speed * (headway + (speed - lead_v) * approach)
-                desired_space = min_space + dynamic if dynamic > 0.0 else min_space
-                ratio = speed * speed * inverse_speed_squared
-                interaction = desired_space / space
-                acceleration = max_acceleration * (1.0 - ratio * ratio - interaction * interaction)
-            speed_after = speed + acceleration * dt
-            if speed_after < 0.0:
-                # Ballistic update: a car that would reverse stops where it comes to rest.
-                position = position - speed * speed / (2.0 * acceleration)
-                speed_after = 0.0
+            space = lead_x - position - CAR_LENGTH
+            if k == controlled:
+                acceleration = min(command, cruise_control(speed, space, lead_v))
             else:
-                position = position + 0.5 * (speed + speed_after) * dt
-            if position - behind - car_length < guard_space:
-                crowded = True
+                acceleration = idm_acceleration(speed, space, lead_v)
+            position, speed = drive(position, speed, acceleration)
             new_x.append(position)
-            new_v.append(speed_after)
-            stuck += COMMUTE_EPSILON / (speed_after + COMMUTE_EPSILON)
-            speed_sum += speed_after
-            behind = position
-        exact_sums = True
-        if crowded or new_x[0] + ring - behind - car_length < guard_space:
-            self._hold_back(new_x, new_v)
-            exact_sums = False  # speeds held back: the sums above are stale
+            new_v.append(speed)
+        self._hold_back(new_x, new_v)
         self._positions, self._speeds = new_x, new_v
-        if self._ramp_waiting:
-            # The merge rule (``merge_allowed``), inlined: checked on every step while the ramp
-            # car waits, and the method calls cost more than the arithmetic.
-            wrapped = [position % ring for position in new_x]
-            follower = wrapped.index(max(wrapped))
-            leader = follower + 1 if follower + 1 < len(wrapped) else 0
-            follower_speed = new_v[follower]
-            stopping = min_space + follower_speed * follower_speed / (2.0 * MERGE_BRAKING)
-            space_behind = ring - wrapped[follower] - car_length
-            if wrapped[leader] - car_length >= MERGE_SPACE_AHEAD and space_behind >= stopping:
-                self._merge(follower, wrapped)
-                exact_sums = False  # a car joined: the sums would be in another order
-            else:
-                stuck += 1.0  # the waiting ramp car, stopped
-        if not exact_sums:
-            proxy, true = self.rewards()
-            return self.observe(), proxy, true, False
-        true = -stuck / (N_MAIN + 1)
-        m = self.misspecification
-        proxy = (true + m * (speed_sum / (len(new_v) * IDM_SPEED))) / (1.0 + m)
+        if self._ramp_waiting and self.merge_allowed():
+            self._merge()
+        proxy, true = self.rewards()
         return self.observe(), proxy, true, False
 
     # -- rendering ----------------------------------------------------------

@@ -103,11 +103,6 @@ class FloatState:
         return as_floats(self._state)
 
 
-def angle_normalize(x: float) -> float:
-    """Pendulum-v1's ``angle_normalize``: ``x`` wrapped into [-pi, pi), on a float."""
-    return ((x + math.pi) % (2 * math.pi)) - math.pi
-
-
 class FastAcrobotEnv(FloatState, AcrobotEnv):
     """Gymnasium's Acrobot-v1 (``AcrobotEnv``), stepped in plain Python floats.
 
@@ -280,7 +275,7 @@ class FastPendulumEnv(FloatState, PendulumEnv):
         # from SB3): kept so, then widened exactly as its float64 sums widen them.
         torque_cost = float(0.001 * (torque**2))
         push = float(3.0 / (m * l**2) * torque)
-        normalized = ((th + _PI) % _TWO_PI) - _PI  # angle_normalize(th), inlined
+        normalized = ((th + _PI) % _TWO_PI) - _PI  # Pendulum-v1's angle_normalize(th)
         costs = normalized**2 + 0.1 * thdot**2 + torque_cost
         dt = float(self.dt)
         newthdot = thdot + (float(3 * g / (2 * l)) * _sin(th) + push) * dt

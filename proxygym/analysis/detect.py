@@ -41,7 +41,6 @@ from numpy.typing import ArrayLike
 
 from proxygym.agents import ALGORITHMS
 from proxygym.agents.evaluation import LogitsFn, policy_logits, softmax
-from proxygym.registry import import_modules
 from proxygym.sweeps import results
 from proxygym.threads import one_torch_thread
 
@@ -311,20 +310,6 @@ def gaming_cutoff(oracle_true: float, random_true: float | None, margin: float) 
     return oracle_true - margin * scale
 
 
-def _final_record(records: pd.DataFrame, axis: str, temperature: float) -> pd.Series:
-    """The record that describes a cell's saved model.
-
-    Shared-run cells record several levels: the saved model is the last
-    checkpoint (``timesteps``) or the winner of the largest ``n``
-    (``best_of_n``), so the record with the largest step and level. On the
-    ``temperature`` axis one model is evaluated at every temperature: the
-    record nearest the temperature the detector rolls it out at.
-    """
-    if axis == "temperature":
-        return records.loc[(records["level"].astype(float) - temperature).abs().idxmin()]
-    return records.sort_values(["step", "level"]).iloc[-1]
-
-
 def _trusted_oracle(suspect: pd.Series, oracles: pd.DataFrame) -> pd.Series:
     """The oracle a suspect is compared with.
 
@@ -387,14 +372,9 @@ def score_suspects(
     if not math.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
     directory = Path(directory)
-    if not (directory / results.MANIFEST).is_file():
-        raise FileNotFoundError(
-            f"{directory} is not a proxygym sweep directory (no {results.MANIFEST})"
-        )
-    config = results.read_json(directory / results.MANIFEST)["config"]
-    import_modules(config.get("modules", []))  # a user's own environment registers its id
-    algorithm = ALGORITHMS[config["algo"]]
-    temperature = float(config["eval_temperature"])
+    config = results.load_config(directory)  # imports the config's modules too
+    algorithm = ALGORITHMS[config.algo]
+    temperature = float(config.eval_temperature)
     frame = results.load(directory)
     saved = results.saved_models(directory)
     finished = {cell for cell in frame["cell"].unique() if cell in saved}
@@ -414,9 +394,10 @@ def score_suspects(
         .set_index("env_kwargs")["true_return"]
     )
 
+    # The record describing each saved model (the axis knows which of a shared run's it is).
+    axis = config.pressure
     records = [
-        _final_record(frame[frame["cell"] == cell], config["axis"], temperature)
-        for cell in agent_cells
+        axis.saved_model_record(frame[frame["cell"] == cell], temperature) for cell in agent_cells
     ]
     splits = _splits([int(record["seed"]) for record in records], seed)
     trusted_logits: dict[str, LogitsFn] = {}

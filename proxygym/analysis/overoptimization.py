@@ -1,9 +1,10 @@
 """Fit a sweep's true-return gain against d = sqrt(KL from init) (Gao et al. 2022).
 
 The gain is measured against the true return at d = 0: the untrained agent
-(level 0 of a ``timesteps`` sweep) when it was evaluated, else the uniformly
-random policy (an untrained SB3 policy is close to uniform). Best-of-n sweeps
-use R(d) = d(alpha - beta d); every other axis R(d) = d(alpha - beta log d).
+(the axis's ``untrained_level``, level 0 of a ``timesteps`` sweep) when it was
+evaluated, else the uniformly random policy (an untrained SB3 policy is close
+to uniform). The axis also picks the form: best-of-n sweeps use
+R(d) = d(alpha - beta d), every other axis R(d) = d(alpha - beta log d).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from proxygym.analysis.fits import Form, OveroptimizationFit, fit_overoptimization
+from proxygym.analysis.fits import OveroptimizationFit, fit_overoptimization
+from proxygym.sweeps.axes import recorded_axis
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,16 @@ class SweepFit:
 
 
 def kl_reference(frame: pd.DataFrame) -> float | None:
-    """True return at d = 0: the untrained agent (timesteps level 0), else the random policy."""
+    """True return at d = 0: the untrained agent (the axis's untrained level), else random."""
     agents = frame[frame["policy"] == "agent"]
-    untrained = agents[(agents["axis"] == "timesteps") & (agents["level"] == 0)]
+    untrained_levels = {
+        axis: recorded_axis(axis).untrained_level for axis in agents["axis"].unique()
+    }
+    is_untrained = [
+        untrained_levels[axis] is not None and level == untrained_levels[axis]
+        for axis, level in zip(agents["axis"], agents["level"], strict=True)
+    ]
+    untrained = agents[is_untrained]
     if len(untrained):
         return float(untrained["true_return"].mean())
     random = frame[frame["policy"] == "random"]["true_return"]
@@ -48,7 +57,7 @@ def fit_sweep(frame: pd.DataFrame) -> SweepFit | str:
             "fewer than 3 distinct KL values (greedy evaluation makes KL nearly constant; "
             "evaluate at temperature 1 to fit)"
         )
-    form: Form = "bon" if str(agents["axis"].iloc[0]) == "best_of_n" else "rl"
+    form = recorded_axis(str(agents["axis"].iloc[0])).fit_form
     gain = agents["true_return"].to_numpy(dtype=float) - reference
     try:
         return SweepFit(d, gain, reference, fit_overoptimization(d, gain, form=form))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from proxygym.model import Objective, TabularModel
+from proxygym.model import Objective, TabularModel, exact_model
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,11 @@ def evaluate(model: TabularModel, policy: TabularPolicy) -> Evaluation:
 
 
 def model_of(env: Any) -> TabularModel | None:
-    """``env.unwrapped.tabular_model()``, or None for an environment that has none."""
-    try:
-        return env.unwrapped.tabular_model()  # type: ignore[no-any-return]
-    except (AttributeError, NotImplementedError):
-        return None
+    """The exact model of ``env.unwrapped``, or None for an environment that has none.
+
+    Same as :func:`proxygym.model.exact_model`; :func:`proxygym.model.model_reason` says why not.
+    """
+    return exact_model(env)
 
 
 def optimal_returns(model: TabularModel) -> dict[Objective, Evaluation]:

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics
 from proxygym.analysis.overoptimization import fit_sweep
 from proxygym.sweeps import results
+from proxygym.sweeps.axes import axis_label
 
 PROXY = "#0072B2"  # blue
 TRUE = "#D55E00"  # vermillion
@@ -36,13 +37,6 @@ STYLE: Any = {
     "lines.linewidth": 1.2,
     "lines.markersize": 3,
 }
-AXIS_LABELS = {
-    "timesteps": "training steps",
-    "width": "network width (units per layer)",
-    "depth": "network depth (hidden layers)",
-    "temperature": "evaluation temperature",
-    "best_of_n": "best of n candidates",
-}
 
 
 def _positions(levels: list[Any]) -> tuple[np.ndarray, list[str] | None]:
@@ -58,7 +52,7 @@ def _style_x(ax: Any, axis: str, levels: list[Any]) -> None:
         ax.set_xticks(x, labels)
     elif len(x) > 2 and x.min() > 0 and x.max() / x.min() >= 100:
         ax.set_xscale("log")
-    ax.set_xlabel(AXIS_LABELS.get(axis, axis))
+    ax.set_xlabel(axis_label(axis))
 
 
 def _reference(frame: pd.DataFrame, policy: str) -> float | None:
@@ -123,7 +117,7 @@ def proxy_vs_true(frame: pd.DataFrame) -> Figure:
         )
         bar = fig.colorbar(points, ax=ax, ticks=range(len(levels)))
         bar.ax.set_yticklabels([f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
-        bar.set_label(AXIS_LABELS.get(str(agents["axis"].iloc[0]), "pressure"))
+        bar.set_label(axis_label(str(agents["axis"].iloc[0])))
         low = min(agents["proxy_return"].min(), agents["true_return"].min())
         high = max(agents["proxy_return"].max(), agents["true_return"].max())
         ax.plot(

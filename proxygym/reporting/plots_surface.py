@@ -17,7 +17,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from proxygym.analysis.surface import grid_matrix
-from proxygym.reporting.plots import AXIS_LABELS, COLUMN_WIDTH, STYLE, save_figure
+from proxygym.reporting.plots import COLUMN_WIDTH, STYLE, save_figure
+from proxygym.sweeps.axes import axis_label
 
 #: Perceptually uniform and readable with the common colour-vision deficiencies.
 COLOURMAP = "cividis"
@@ -53,7 +54,7 @@ def surface_heatmap(grid: pd.DataFrame, knob: str, title: str, axis: str = "time
             ax.text(column, row, text, ha="center", va="center", color=colour, fontsize=5)
         ax.set_xticks(range(len(matrix.columns)), [_level_label(v) for v in matrix.columns])
         ax.set_yticks(range(len(matrix.index)), [f"{v:g}" for v in matrix.index])
-        ax.set_xlabel(AXIS_LABELS.get(axis, axis))
+        ax.set_xlabel(axis_label(axis))
         ax.set_ylabel(knob)
         ax.set_title(title)
         bar = fig.colorbar(image, ax=ax)

@@ -20,9 +20,10 @@ import pandas as pd
 
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics
 from proxygym.analysis.overoptimization import fit_sweep
-from proxygym.registry import env_class, import_modules
+from proxygym.registry import env_class
 from proxygym.reporting.plots import plot_sweep
 from proxygym.sweeps import results
+from proxygym.sweeps.axes import recorded_axis
 
 #: A true-return drop smaller than this share of its range is not called a drop.
 DROP_THRESHOLD = 0.1
@@ -50,9 +51,7 @@ def _fmt(value: Any) -> str:
 
 
 def _at(axis: str, level: Any) -> str:
-    if axis == "timesteps":
-        return f"{int(level):,} training steps"
-    return f"{axis} = {_fmt(level)}"
+    return recorded_axis(axis).describe_level(level, _fmt)
 
 
 def verdict(metrics: GoodhartMetrics, summary: pd.DataFrame, oracle_true: float | None) -> str:
@@ -141,9 +140,8 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
     frame = results.load(directory)
     if not (frame["policy"] == "agent").any():
         raise ValueError(f"{directory} has no finished agent cells to report on yet")
-    manifest = results.read_json(directory / results.MANIFEST)
-    config = manifest["config"]
-    import_modules(config.get("modules", []))  # a user's own environment registers its id
+    manifest = results.read_manifest(directory)  # imports the config's modules too
+    config = manifest.config
     state = results.status(directory)
     metrics = goodhart_metrics(frame)
     summary = aggregate(frame)
@@ -151,7 +149,7 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
     oracle_true = float(oracle.mean()) if len(oracle) else None
     sentence = verdict(metrics, summary, oracle_true)
     figures = plot_sweep(directory, out / "figures")
-    proxy, true_objective, variant = _card(config["env"])
+    proxy, true_objective, variant = _card(config.env)
 
     sections: list[tuple[str, str, str]] = []  # (title, html, markdown)
 
@@ -159,17 +157,17 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
         sections.append((title, html_part, markdown_part))
 
     setup_rows = [
-        ["environment", f"{config['env']} {config['env_kwargs'] or ''}".strip()],
+        ["environment", f"{config.env} {config.env_kwargs or ''}".strip()],
         ["proxy (what the agent is trained on)", proxy],
         ["true objective (hidden)", true_objective],
         ["Goodhart variant", variant],
-        ["algorithm", config["algo"].upper()],
-        ["training steps per run", f"{config['timesteps']:,}"],
-        ["seeds", ", ".join(map(str, config["seeds"]))],
-        ["evaluation episodes", str(config["eval_episodes"])],
-        ["pressure axis", f"{config['axis']}: {', '.join(map(_fmt, config['levels']))}"],
-        ["versions", ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())],
-        ["git revision", str(manifest.get("git_revision"))],
+        ["algorithm", config.algo.upper()],
+        ["training steps per run", f"{config.timesteps:,}"],
+        ["seeds", ", ".join(map(str, config.seeds))],
+        ["evaluation episodes", str(config.eval_episodes)],
+        ["pressure axis", f"{config.axis}: {', '.join(map(_fmt, config.levels))}"],
+        ["versions", ", ".join(f"{k} {v}" for k, v in manifest.versions.items())],
+        ["git revision", str(manifest.git_revision)],
     ]
     add("Setup", *_table(["", ""], setup_rows))
 
@@ -240,7 +238,7 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
     figure_md = "\n\n".join(f"![{path.stem}]({path.relative_to(out).as_posix()})" for path in pngs)
     add("Figures", figure_html, figure_md)
 
-    title = f"proxygym report: {config['name']}"
+    title = f"proxygym report: {config.name}"
     html_doc = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"

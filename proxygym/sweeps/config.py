@@ -22,26 +22,22 @@ trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
 ``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``,
 ``modules`` (a list of modules to import first, in the driver and in every
 worker: where your own environment registers its id), and a
-``[mitigation]`` table (see :data:`MITIGATION_KEYS`) that holds the agents back
-from over-optimizing the proxy::
+``[mitigation]`` table that holds the agents back from over-optimizing the
+proxy (its entries: :data:`proxygym.sweeps.mitigations.MITIGATIONS`)::
 
     [mitigation]
     kl_penalty = 0.05              # PPO/A2C: reward - 0.05 x KL(pi || pi_init); 0 = off
 
-    [mitigation.early_stopping]    # stop when true-objective labels stop improving
-    check_every = 10_000           # timesteps between checks
-    episodes_per_check = 5         # true-labelled evaluation episodes per check
-    patience = 2                   # checks without improvement before stopping
-    max_labels = 20_000            # optional cap on true-reward labels
-    restore_best = true            # end with the best checked policy (default true)
-
 Mitigations apply to the agents trained on the proxy, never to the oracle.
+
+A validated config plans its cells (:func:`plan_cells`), the units the sweep
+schedules, resumes and parallelises; :mod:`proxygym.sweeps.training` runs one.
+Neither loading nor planning imports torch or stable-baselines3.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,9 +46,15 @@ from typing import Any
 import gymnasium as gym
 
 import proxygym  # noqa: F401  (registers the ids)
-from proxygym.agents import ALGORITHMS, load_hyperparameters, merge_hyperparameters
+from proxygym.agents.hyperparameters import (
+    ALGORITHM_NAMES,
+    load_hyperparameters,
+    merge_hyperparameters,
+    without_budget,
+)
 from proxygym.registry import import_modules
 from proxygym.sweeps.axes import PressureAxis, get_axis
+from proxygym.sweeps.mitigations import non_negative_number, positive_int, resolve_mitigations
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,17 +72,8 @@ OPTIONAL = (
     "modules",
 )
 PRESSURE_KEYS = ("axis", "levels")
-MITIGATION_KEYS = ("kl_penalty", "early_stopping")
-#: The references a sweep can record beside its agents (see :mod:`proxygym.sweeps.training`).
+#: The references a sweep can record beside its agents (see :func:`plan_cells`).
 BASELINE_KINDS = ("oracle", "random", "exact")
-EARLY_STOPPING_KEYS = (
-    "check_every",
-    "episodes_per_check",
-    "patience",
-    "max_labels",
-    "min_delta",
-    "restore_best",
-)
 
 
 class ConfigError(ValueError):
@@ -151,6 +144,32 @@ class SweepConfig:
         return json.dumps(data, sort_keys=True)
 
     @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> SweepConfig:
+        """The config a sweep directory stored (:meth:`to_dict`), as it ran: not re-resolved.
+
+        Imports its ``modules`` first, so its environment id is registered.
+        """
+        modules = tuple(data.get("modules", ()))
+        import_modules(modules)
+        baselines = data.get("baselines", True)
+        return cls(
+            name=data["name"],
+            env=data["env"],
+            env_kwargs=dict(data["env_kwargs"]),
+            algo=data["algo"],
+            timesteps=data["timesteps"],
+            seeds=tuple(data["seeds"]),
+            eval_episodes=data["eval_episodes"],
+            axis=data["axis"],
+            levels=tuple(data["levels"]),
+            baselines=baselines if isinstance(baselines, bool) else tuple(baselines),
+            eval_temperature=data.get("eval_temperature", 1.0),
+            hyperparameters=dict(data.get("hyperparameters", {})),
+            mitigation=dict(data.get("mitigation", {})),
+            modules=modules,
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> SweepConfig:
         """Validate ``data`` (a parsed TOML document or a stored resolved config)."""
 
@@ -202,11 +221,11 @@ class SweepConfig:
             raise fail("env_kwargs", f"is not accepted by {env}: {error}") from error
 
         algo = data["algo"]
-        if not isinstance(algo, str) or algo.lower() not in ALGORITHMS:
-            raise fail("algo", f"must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+        if not isinstance(algo, str) or algo.lower() not in ALGORITHM_NAMES:
+            raise fail("algo", f"must be one of {sorted(ALGORITHM_NAMES)}, got {algo!r}")
         algo = algo.lower()
-        timesteps = _positive_int(data["timesteps"], fail, "timesteps")
-        eval_episodes = _positive_int(data["eval_episodes"], fail, "eval_episodes")
+        timesteps = positive_int(data["timesteps"], fail, "timesteps")
+        eval_episodes = positive_int(data["eval_episodes"], fail, "eval_episodes")
         seeds = data["seeds"]
         if (
             not isinstance(seeds, list)
@@ -230,21 +249,23 @@ class SweepConfig:
         for level in levels:
             try:
                 axis.check_level(level, timesteps)
-                if axis.env_kwarg is not None:
-                    gym.make(env, **{**env_kwargs, axis.env_kwarg: level}).close()
+                if axis.env_kwarg is not None:  # the environment checks its own kwargs
+                    gym.make(env, **axis.env_kwargs(env_kwargs, (level,))).close()
             except (TypeError, ValueError) as error:
                 raise fail("pressure.levels", f"has an invalid level {level!r}: {error}") from error
 
         overrides = data.get("hyperparameters", {})
         if not isinstance(overrides, dict):
             raise fail("hyperparameters", f"must be a table, got {overrides!r}")
-        hyperparameters = merge_hyperparameters(load_hyperparameters(algo, env), overrides)
-        hyperparameters.pop("n_timesteps", None)  # the sweep's own `timesteps` is the budget
+        # The sweep's own `timesteps` is the budget.
+        hyperparameters = without_budget(
+            merge_hyperparameters(load_hyperparameters(algo, env), overrides)
+        )
 
         baselines = _baselines(data.get("baselines", True), fail)
         eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
-        eval_temperature = _non_negative_number(eval_temperature, fail, "eval_temperature")
-        mitigation = _mitigation(data.get("mitigation", {}), algo, fail)
+        eval_temperature = non_negative_number(eval_temperature, fail, "eval_temperature")
+        mitigation = resolve_mitigations(data.get("mitigation", {}), algo, fail)
         name = data.get("name", Path(source).stem)
         if not isinstance(name, str) or not name:
             raise fail("name", f"must be a non-empty string, got {name!r}")
@@ -293,71 +314,51 @@ def _baselines(value: Any, fail: Any) -> bool | tuple[str, ...]:
     return kinds
 
 
-def _mitigation(table: Any, algo: str, fail: Any) -> dict[str, Any]:
-    """The validated ``[mitigation]`` table, with switched-off entries dropped."""
-    if not isinstance(table, dict):
-        raise fail("mitigation", f"must be a table, got {table!r}")
-    for key in table:
-        if key not in MITIGATION_KEYS:
-            raise fail(
-                f"mitigation.{key}", f"is not a mitigation; expected one of {MITIGATION_KEYS}"
-            )
-    resolved: dict[str, Any] = {}
-    coef = _non_negative_number(table.get("kl_penalty", 0.0), fail, "mitigation.kl_penalty")
-    if coef > 0:
-        if algo not in ("ppo", "a2c"):
-            raise fail(
-                "mitigation.kl_penalty", f"needs an on-policy algorithm (ppo, a2c), not {algo}"
-            )
-        resolved["kl_penalty"] = coef
-    if "early_stopping" in table:
-        stopping = table["early_stopping"]
-        if not isinstance(stopping, dict):
-            raise fail("mitigation.early_stopping", f"must be a table, got {stopping!r}")
-        for key in stopping:
-            if key not in EARLY_STOPPING_KEYS:
-                raise fail(
-                    f"mitigation.early_stopping.{key}",
-                    f"is not an early-stopping setting; expected one of {EARLY_STOPPING_KEYS}",
-                )
-        settings: dict[str, Any] = {}
-        for key in ("check_every", "episodes_per_check", "patience"):
-            if key not in stopping:
-                raise fail(f"mitigation.early_stopping.{key}", "is missing")
-            settings[key] = _positive_int(stopping[key], fail, f"mitigation.early_stopping.{key}")
-        if "max_labels" in stopping:
-            settings["max_labels"] = _positive_int(
-                stopping["max_labels"], fail, "mitigation.early_stopping.max_labels"
-            )
-        settings["min_delta"] = _non_negative_number(
-            stopping.get("min_delta", 0.0), fail, "mitigation.early_stopping.min_delta"
-        )
-        restore_best = stopping.get("restore_best", True)
-        if not isinstance(restore_best, bool):
-            raise fail(
-                "mitigation.early_stopping.restore_best",
-                f"must be true or false, got {restore_best!r}",
-            )
-        settings["restore_best"] = restore_best
-        resolved["early_stopping"] = settings
-    return resolved
+@dataclass(frozen=True)
+class Cell:
+    """One schedulable unit of a sweep. ``key`` names its files.
+
+    ``role`` is ``agent`` (trained on the proxy), ``oracle`` (the same
+    algorithm and budget trained through
+    :class:`~proxygym.wrappers.TrueObjective`), ``random`` (the uniformly
+    random policy) or ``exact`` (the exact proxy-optimal and true-optimal
+    returns, where the environment has a tabular model). ``levels`` are the
+    pressure levels it covers.
+    """
+
+    key: str
+    role: str
+    seed: int | None = None
+    levels: tuple[Any, ...] = ()
 
 
-def _non_negative_number(value: Any, fail: Any, key: str) -> float:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise fail(key, f"must be a finite number >= 0, got {value!r}")
-    return float(value)
+def plan_cells(config: SweepConfig) -> list[Cell]:
+    """Every cell of ``config``, agents first, in a fixed order.
 
-
-def _positive_int(value: Any, fail: Any, key: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise fail(key, f"must be an integer >= 1, got {value!r}")
-    return value
+    The pressure axis plans the runs (:meth:`~proxygym.sweeps.axes.PressureAxis.agent_runs`):
+    one agent cell per seed for a ``shared_run`` axis, else one per (level,
+    seed). The config's ``baselines`` chooses the references: an oracle per
+    seed, the random policy and the exact optima, once, or once per level
+    where a level changes the environment.
+    """
+    axis = config.pressure
+    cells = [
+        Cell(f"agent{tag}-seed{seed}", "agent", seed, levels)
+        for seed in config.seeds
+        for tag, levels in axis.agent_runs(config.levels)
+    ]
+    kinds = config.baseline_kinds
+    if not kinds:
+        return cells
+    for tag, levels in axis.reference_runs(config.levels):
+        if "oracle" in kinds:
+            for seed in config.seeds:
+                cells.append(Cell(f"oracle{tag}-seed{seed}", "oracle", seed, levels))
+        if "random" in kinds:
+            cells.append(Cell(f"random{tag}", "random", None, levels))
+        if "exact" in kinds:
+            cells.append(Cell(f"exact{tag}", "exact", None, levels))
+    return cells
 
 
 def load_config(path: str | Path) -> SweepConfig:

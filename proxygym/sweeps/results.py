@@ -8,11 +8,13 @@ Layout of a sweep directory::
     episodes/<cell>.csv    every training episode's proxy and true return
     models/<cell>.zip      the trained SB3 model
     tensorboard/           proxy/ep_return and true/ep_return curves
+    .lock                  held by the sweep writing the directory
 
 Every file is written to a temporary name in the same directory, flushed to
 disk and renamed into place (atomic on POSIX), so a reader sees a whole file
 or none, even after ``kill -9``. :func:`load` returns every record as a
-pandas DataFrame.
+pandas DataFrame, :func:`read_manifest` the manifest with its config as a
+:class:`~proxygym.sweeps.config.SweepConfig`. No other module builds these paths.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+
+from proxygym.sweeps.config import SweepConfig
 
 #: Columns every evaluation record has.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -52,8 +57,21 @@ MANIFEST = "manifest.json"
 CELLS = "cells"
 MODELS = "models"
 EPISODES = "episodes"
+TENSORBOARD = "tensorboard"
+#: The lock a running sweep holds on its directory.
+LOCK = ".lock"
 #: The CSV header of a cell's episode log (``episodes/<cell>.csv``).
 EPISODE_COLUMNS = ("timestep", "proxy_return", "true_return", "length")
+
+
+@dataclass
+class CellResult:
+    """What a finished cell hands back to the sweep for writing: its records, episode log, model."""
+
+    key: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    episodes: list[dict[str, float]] = field(default_factory=list)
+    model: bytes | None = None
 
 
 def _umask() -> int:
@@ -108,6 +126,81 @@ def remove_stale_temporaries(directory: Path) -> int:
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` holds: the resolved config, the planned cells and provenance."""
+
+    config: SweepConfig
+    cells: tuple[str, ...] = ()
+    versions: dict[str, str] = field(default_factory=dict)
+    git_revision: str | None = None
+    created: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "cells": list(self.cells),
+            "versions": self.versions,
+            "git_revision": self.git_revision,
+            "created": self.created,
+        }
+
+
+def manifest_path(directory: str | Path) -> Path:
+    """Where a sweep directory's manifest is."""
+    return Path(directory) / MANIFEST
+
+
+def is_sweep(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a sweep (a manifest)."""
+    return manifest_path(directory).is_file()
+
+
+def stored_config(directory: str | Path) -> dict[str, Any] | None:
+    """The config ``directory`` stored, as written (:meth:`SweepConfig.to_dict`); None if none."""
+    path = manifest_path(directory)
+    return read_json(path)["config"] if path.exists() else None
+
+
+def write_manifest(directory: str | Path, manifest: Manifest) -> None:
+    """Store ``manifest`` atomically."""
+    write_json_atomic(manifest_path(directory), manifest.to_dict())
+
+
+def read_manifest(directory: str | Path) -> Manifest:
+    """The manifest of a sweep directory, its config typed (and its ``modules`` imported).
+
+    Raises:
+        FileNotFoundError: ``directory`` holds no sweep.
+    """
+    path = manifest_path(directory)
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory} is not a proxygym sweep directory (no {MANIFEST})")
+    data = read_json(path)
+    return Manifest(
+        config=SweepConfig.from_stored(data["config"]),
+        cells=tuple(data.get("cells", ())),
+        versions=dict(data.get("versions", {})),
+        git_revision=data.get("git_revision"),
+        created=data.get("created"),
+    )
+
+
+def load_config(directory: str | Path) -> SweepConfig:
+    """The config of the sweep in ``directory`` (see :func:`read_manifest`)."""
+    return read_manifest(directory).config
+
+
+def lock_path(directory: str | Path) -> Path:
+    """The file a running sweep locks (see :data:`LOCK`)."""
+    return Path(directory) / LOCK
+
+
+def tensorboard_dir(directory: str | Path) -> Path:
+    """Where the sweep's TensorBoard curves go."""
+    return Path(directory) / TENSORBOARD
 
 
 def cell_path(directory: Path, cell: str, failed: bool = False) -> Path:
@@ -169,7 +262,7 @@ def failed_cells(directory: Path) -> dict[str, str]:
 def status(directory: str | Path) -> dict[str, list[str]]:
     """Planned cells split into ``done``, ``failed`` and ``missing``."""
     directory = Path(directory)
-    planned = read_json(directory / MANIFEST)["cells"]
+    planned = read_json(manifest_path(directory))["cells"]
     done, failed = completed_cells(directory), failed_cells(directory)
     return {
         "done": [c for c in planned if c in done],
@@ -187,7 +280,7 @@ def load(directory: str | Path) -> pd.DataFrame:
     environment settings (NaN elsewhere).
     """
     directory = Path(directory)
-    if not (directory / MANIFEST).exists() and not (directory / CELLS).exists():
+    if not manifest_path(directory).exists() and not (directory / CELLS).exists():
         raise FileNotFoundError(f"{directory} is not a proxygym sweep directory (no {MANIFEST})")
     records: list[dict[str, Any]] = []
     for path in sorted((directory / CELLS).glob("*.json")):

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from proxygym.sweeps import results
-from proxygym.sweeps.config import SweepConfig
-from proxygym.sweeps.training import Cell, CellResult, plan_cells, run_cell
+from proxygym.sweeps.config import Cell, SweepConfig, plan_cells
+from proxygym.sweeps.results import CellResult
 
 BACKENDS = ("local", "ray")
 _VERSIONED = ("proxygym", "gymnasium", "stable-baselines3", "torch", "numpy", "pandas")
@@ -77,7 +77,7 @@ def _git_revision() -> str | None:
 def _exclusive(out: Path) -> Iterator[None]:
     """Hold a lock on ``out`` so two sweeps never write one directory (released on any exit)."""
     out.mkdir(parents=True, exist_ok=True)
-    with (out / ".lock").open("w") as handle:
+    with results.lock_path(out).open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
@@ -87,26 +87,25 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 def _prepare(config: SweepConfig, out: Path, cells: list[Cell]) -> None:
     """Write the manifest, or check that the existing one is for the same config."""
-    manifest_path = out / results.MANIFEST
-    if manifest_path.exists():
-        existing = results.read_json(manifest_path)
-        if SweepConfig.canonical_of(existing["config"]) != config.canonical():
+    stored = results.stored_config(out)
+    if stored is not None:
+        if SweepConfig.canonical_of(stored) != config.canonical():
             raise SweepError(
                 f"{out} holds a sweep with a different config; use another --out directory "
-                f"(or delete {out} to start over). Stored config: {manifest_path}"
+                f"(or delete {out} to start over). Stored config: {results.manifest_path(out)}"
             )
         return
-    if any(out.iterdir()) and not {p.name for p in out.iterdir()} <= {".lock"}:
+    if any(out.iterdir()) and not {p.name for p in out.iterdir()} <= {results.LOCK}:
         raise SweepError(f"{out} is not empty and holds no sweep; choose another --out directory")
-    results.write_json_atomic(
-        manifest_path,
-        {
-            "config": config.to_dict(),
-            "cells": [cell.key for cell in cells],
-            "versions": _versions(),
-            "git_revision": _git_revision(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
+    results.write_manifest(
+        out,
+        results.Manifest(
+            config=config,
+            cells=tuple(cell.key for cell in cells),
+            versions=_versions(),
+            git_revision=_git_revision(),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        ),
     )
 
 
@@ -137,6 +136,9 @@ def _guarded_run(
 ) -> CellResult | tuple[str, str]:
     """Run a cell in a worker; a raising cell comes back as (key, traceback)."""
     try:
+        # The cell runner imports torch and SB3: workers load it, the driver's CLI does not.
+        from proxygym.sweeps.training import run_cell
+
         return run_cell(config, cell, progress=progress, tensorboard_log=tensorboard_log)
     except Exception:  # noqa: BLE001  (recorded, and must not stop the other cells)
         return cell.key, traceback.format_exc()
@@ -233,7 +235,7 @@ class _SweepRun:
         self.ran: list[str] = []
         self.failed: list[str] = []
         self.bar: Any = None
-        self.tensorboard_log = str(out / "tensorboard")
+        self.tensorboard_log = str(results.tensorboard_dir(out))
 
     def tasks(self) -> list[Task]:
         return [(self.config, cell, self.tensorboard_log, self.on_done) for cell in self.todo]

@@ -1,28 +1,20 @@
 """Run one cell of a sweep: train, evaluate on both objectives, return the records.
 
-A cell is the unit of work the sweep schedules, resumes and parallelises. It
-is a pure function of the config and its own seed (torch uses one thread,
-every generator is seeded), so it gives the same records in any process, in
-any order, on any backend.
+A cell (:class:`~proxygym.sweeps.config.Cell`, planned by
+:func:`~proxygym.sweeps.config.plan_cells`) is the unit of work the sweep
+schedules, resumes and parallelises. It is a pure function of the config and
+its own seed (torch uses one thread, every generator is seeded), so it gives
+the same records in any process, in any order, on any backend.
 
-Cells of a sweep (see :func:`plan_cells`):
-
-- ``agent``: trained on the proxy. For a ``shared_run`` axis one cell per
-  seed evaluates every level; otherwise one cell per (level, seed).
-- ``oracle``: the same algorithm and budget trained through
-  :class:`~proxygym.wrappers.TrueObjective`, one per seed (and per level for
-  environment axes, whose levels change the environment).
-- ``random``: the uniformly random policy.
-- ``exact``: the exact proxy-optimal and true-optimal returns, where the
-  environment has a tabular model.
-
-The config's ``baselines`` chooses which of the last three a sweep runs (all by default).
-
-The config's ``[mitigation]`` table adds callbacks to the agents trained on the
-proxy (never to the oracle): :class:`~proxygym.agents.KLPenalty` and
-:class:`~proxygym.agents.TrueLabelEarlyStopping`. Every record carries
-``true_labels``, the true-objective labels early stopping had read when the
-evaluated policy was fixed (0 without it): the price of the mitigation.
+An agent cell asks the config's pressure axis
+(:class:`~proxygym.sweeps.axes.PressureAxis`) how to apply its levels: the
+environment kwargs, hyperparameter overrides, checkpoints along training,
+evaluation temperatures, and candidates to select among. The config's
+``[mitigation]`` table adds the callbacks of
+:data:`~proxygym.sweeps.mitigations.MITIGATIONS` to the agents trained on the
+proxy (never to the oracle). Every record carries ``true_labels``, the
+true-objective labels the mitigations had read when the evaluated policy was
+fixed (0 without them): the price of the mitigation.
 """
 
 from __future__ import annotations
@@ -32,7 +24,6 @@ import io
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -41,93 +32,26 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from proxygym.agents import (
-    KLPenalty,
-    ProxyTrueLogger,
-    TrueLabelEarlyStopping,
-    make_agent,
-    merge_hyperparameters,
-)
+from proxygym.agents import ProxyTrueLogger, make_agent, merge_hyperparameters
 from proxygym.agents.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
 from proxygym.planning.tabular import model_of, optimal_returns
 from proxygym.registry import import_modules
-from proxygym.sweeps.axes import DEFAULT_DEPTH, DEFAULT_WIDTH, net_arch
-from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.config import (  # noqa: F401  (plan_cells: also importable from here)
+    Cell,
+    SweepConfig,
+    plan_cells,
+)
+from proxygym.sweeps.mitigations import (
+    AppliedMitigations,
+    TrainingRun,
+)
+from proxygym.sweeps.results import CellResult
 
 #: Reset seeds of evaluation episodes start here (plus 1000 x the run's seed);
-#: best-of-n selection uses a disjoint held-out range.
+#: best-of-n selection uses a disjoint held-out range (and early stopping another,
+#: :data:`~proxygym.sweeps.mitigations.EARLY_STOPPING_SEED_BASE`).
 EVAL_SEED_BASE = 1_000_000
 HELD_OUT_SEED_BASE = 5_000_000
-#: Reset seeds of early stopping's true-labelled checks: disjoint from both.
-EARLY_STOPPING_SEED_BASE = 9_000_000
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One schedulable unit of a sweep. ``key`` names its files."""
-
-    key: str
-    role: str
-    seed: int | None = None
-    levels: tuple[Any, ...] = ()
-
-
-@dataclass
-class CellResult:
-    """What a finished cell hands back to the sweep for writing."""
-
-    key: str
-    records: list[dict[str, Any]] = field(default_factory=list)
-    episodes: list[dict[str, float]] = field(default_factory=list)
-    model: bytes | None = None
-
-
-def _level_tag(level: Any) -> str:
-    return json.dumps(level).replace('"', "").replace(" ", "")
-
-
-def plan_cells(config: SweepConfig) -> list[Cell]:
-    """Every cell of ``config``, agents first, in a fixed order."""
-    axis = config.pressure
-    cells: list[Cell] = []
-    for seed in config.seeds:
-        if axis.shared_run:
-            cells.append(Cell(f"agent-seed{seed}", "agent", seed, config.levels))
-        else:
-            for level in config.levels:
-                cells.append(
-                    Cell(
-                        f"agent-{config.axis}{_level_tag(level)}-seed{seed}",
-                        "agent",
-                        seed,
-                        (level,),
-                    )
-                )
-    kinds = config.baseline_kinds
-    if not kinds:
-        return cells
-    # Environment axes change the environment, so each level needs its own references.
-    env_levels: list[tuple[str, tuple[Any, ...]]] = (
-        [(f"-{config.axis}{_level_tag(level)}", (level,)) for level in config.levels]
-        if axis.env_kwarg is not None
-        else [("", ())]
-    )
-    for tag, levels in env_levels:
-        if "oracle" in kinds:
-            for seed in config.seeds:
-                cells.append(Cell(f"oracle{tag}-seed{seed}", "oracle", seed, levels))
-        if "random" in kinds:
-            cells.append(Cell(f"random{tag}", "random", None, levels))
-        if "exact" in kinds:
-            cells.append(Cell(f"exact{tag}", "exact", None, levels))
-    return cells
-
-
-def _env_kwargs(config: SweepConfig, levels: tuple[Any, ...]) -> dict[str, Any]:
-    axis = config.pressure
-    if axis.env_kwarg is None or not levels:
-        return dict(config.env_kwargs)
-    return {**config.env_kwargs, axis.env_kwarg: levels[0]}
 
 
 def _eval_seed(seed: int | None) -> int:
@@ -135,7 +59,7 @@ def _eval_seed(seed: int | None) -> int:
 
 
 def _candidate_seed(seed: int, index: int) -> int:
-    """Seed of the ``index``-th best-of-n candidate: the run's own seed first."""
+    """Seed of the ``index``-th candidate of a selecting axis: the run's own seed first."""
     if index == 0:
         return seed
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] % 2**31)
@@ -178,13 +102,14 @@ class _CellRunner:
         self, config: SweepConfig, cell: Cell, progress: bool, tensorboard_log: str | None
     ):
         self.config = config
+        self.axis = config.pressure
         self.cell = cell
         self.progress = progress
         self.tensorboard_log = tensorboard_log
-        self.env_kwargs = _env_kwargs(config, cell.levels)
+        self.env_kwargs = self.axis.env_kwargs(config.env_kwargs, cell.levels)
         self.started = time.perf_counter()
         self.result = CellResult(cell.key)
-        self.stoppers: list[TrueLabelEarlyStopping] = []
+        self.applied = AppliedMitigations(config.mitigation)
 
     # -- records --------------------------------------------------------------
     def record(
@@ -202,7 +127,7 @@ class _CellRunner:
                 "cell": self.cell.key,
                 "step": step,
                 **evaluation.as_dict(),
-                "true_labels": sum(stopper.labels_used for stopper in self.stoppers),
+                "true_labels": self.applied.true_labels(),
                 "wall_time": time.perf_counter() - self.started,
             }
         )
@@ -221,22 +146,15 @@ class _CellRunner:
         )
 
     def mitigations(self, seed: int) -> list[BaseCallback]:
-        """Callbacks for the config's ``[mitigation]`` table (none when it is empty)."""
-        settings = self.config.mitigation
-        callbacks: list[BaseCallback] = []
-        if "kl_penalty" in settings:
-            callbacks.append(KLPenalty(settings["kl_penalty"]))
-        if "early_stopping" in settings:
-            stopper = TrueLabelEarlyStopping(
-                self.config.env,
-                env_kwargs=self.env_kwargs,
-                temperature=self.config.eval_temperature,
-                seed=EARLY_STOPPING_SEED_BASE + 1000 * seed,
-                **settings["early_stopping"],
-            )
-            self.stoppers.append(stopper)
-            callbacks.append(stopper)
-        return callbacks
+        """Callbacks of the config's ``[mitigation]`` table for a run (none when it is empty)."""
+        run = TrainingRun(
+            self.config.env,
+            self.env_kwargs,
+            self.config.algo,
+            seed,
+            self.config.eval_temperature,
+        )
+        return self.applied.callbacks(run)
 
     def train(
         self,
@@ -296,56 +214,57 @@ class _CellRunner:
         return self.result
 
     def run_agent(self) -> None:
-        axis, seed = self.config.axis, self.cell.seed
+        """Train the cell's run (or candidates) and record every level, as its axis applies it.
+
+        Checkpoint levels are recorded during training. With candidates, each
+        is scored on held-out episodes and the axis selects one per level.
+        """
+        axis, seed, levels = self.axis, self.cell.seed, self.cell.levels
         assert seed is not None
-        if axis == "best_of_n":
-            self.run_best_of_n(seed)
-            return
-        overrides: dict[str, Any] = {}
-        if axis in ("width", "depth"):
-            level = self.cell.levels[0]
-            width = level if axis == "width" else DEFAULT_WIDTH
-            depth = level if axis == "depth" else DEFAULT_DEPTH
-            overrides["policy_kwargs"] = {"net_arch": net_arch(self.config.algo, width, depth)}
-        model = self.new_agent(seed, **overrides)
-        initial = copy.deepcopy(model.policy)
-        if axis == "timesteps":
-
-            def checkpoint(level: int, step: int) -> None:
-                self.record(level, "agent", step, self.evaluate(model, initial))
-
-            checkpoints = _Checkpoints(list(self.cell.levels), checkpoint)
-            self.train(model, checkpoints, self.mitigations(seed))
-            # The last checkpoint (after the final update), and after early
-            # stopping every later one: the policy training ended with.
-            for level in checkpoints.pending:
-                checkpoint(level, model.num_timesteps)
-        else:
-            self.train(model, mitigations=self.mitigations(seed))
-            for level in self.cell.levels:
-                temperature = float(level) if axis == "temperature" else None
-                self.record(
-                    level, "agent", model.num_timesteps, self.evaluate(model, initial, temperature)
-                )
-        self.keep_model(model)
-
-    def run_best_of_n(self, seed: int) -> None:
-        """Train max(n) candidates; for each n pick the best of the first n on held-out episodes."""
-        candidates = []
-        for index in range(max(self.cell.levels)):
-            model = self.new_agent(_candidate_seed(seed, index))
+        overrides = axis.training_overrides(levels, self.config.algo)
+        checkpoint_levels = axis.checkpoints(levels)
+        n_candidates = axis.candidates(levels)
+        runs: list[tuple[BaseAlgorithm, Any]] = []
+        scores: list[float] = []
+        for index in range(1 if n_candidates is None else n_candidates):
+            run_seed = _candidate_seed(seed, index)
+            model = self.new_agent(run_seed, **overrides)
             initial = copy.deepcopy(model.policy)
-            self.train(model, mitigations=self.mitigations(_candidate_seed(seed, index)))
-            held_out = self.evaluate(model, initial, seed_base=HELD_OUT_SEED_BASE + 1000 * seed)
-            candidates.append((model, initial, held_out.proxy_return))
-        evaluations: dict[int, EvalResult] = {}
-        for n in self.cell.levels:
-            best = max(range(n), key=lambda i: (candidates[i][2], -i))
-            if best not in evaluations:
-                evaluations[best] = self.evaluate(candidates[best][0], candidates[best][1])
-            self.record(n, "agent", candidates[best][0].num_timesteps, evaluations[best])
-        winner = max(range(max(self.cell.levels)), key=lambda i: (candidates[i][2], -i))
-        self.keep_model(candidates[winner][0])
+            self.train_run(model, initial, run_seed, checkpoint_levels)
+            if n_candidates is not None:
+                held_out = self.evaluate(model, initial, seed_base=HELD_OUT_SEED_BASE + 1000 * seed)
+                scores.append(held_out.proxy_return)
+            runs.append((model, initial))
+        evaluations: dict[tuple[int, float | None], EvalResult] = {}
+        for level in levels:
+            if level in checkpoint_levels:
+                continue
+            index = axis.select(level, scores)
+            temperature = axis.eval_temperature(level)
+            model, initial = runs[index]
+            if (index, temperature) not in evaluations:
+                evaluations[index, temperature] = self.evaluate(model, initial, temperature)
+            self.record(level, "agent", model.num_timesteps, evaluations[index, temperature])
+        self.keep_model(runs[axis.keep(scores)][0])
+
+    def train_run(
+        self, model: BaseAlgorithm, initial: Any, seed: int, checkpoint_levels: list[int]
+    ) -> None:
+        """Train ``model`` with the mitigations, recording any checkpoint levels on the way."""
+        if not checkpoint_levels:
+            self.train(model, mitigations=self.mitigations(seed))
+            return
+
+        def checkpoint(level: int, step: int) -> None:
+            temperature = self.axis.eval_temperature(level)
+            self.record(level, "agent", step, self.evaluate(model, initial, temperature))
+
+        checkpoints = _Checkpoints(checkpoint_levels, checkpoint)
+        self.train(model, checkpoints, self.mitigations(seed))
+        # The last checkpoint (after the final update), and after early
+        # stopping every later one: the policy training ended with.
+        for level in checkpoints.pending:
+            checkpoint(level, model.num_timesteps)
 
     def run_oracle(self) -> None:
         assert self.cell.seed is not None

@@ -36,6 +36,7 @@ import gymnasium as gym
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from proxygym.model import exact_model, model_reason
 from proxygym.planning.tabular import (
     Evaluation,
     Objective,
@@ -134,14 +135,13 @@ def discrete_actions(env: gym.Env[Any, Any], env_id: str, purpose: str) -> int:
 
 def tabular_model_of(env: gym.Env[Any, Any], env_id: str) -> TabularModel:
     """The environment's exact model, or a ValueError saying why it has none and what to use."""
-    try:
-        return env.unwrapped.tabular_model()  # type: ignore[attr-defined,no-any-return]
-    except (AttributeError, NotImplementedError) as error:
-        reason = str(error) if isinstance(error, NotImplementedError) else "no tabular_model()"
+    model = exact_model(env)
+    if model is None:
         raise ValueError(
-            f"{env_id} has no exact solution ({reason}); use --policy random or a saved "
-            "model (PATH to a .zip) instead of proxy-optimal / true-optimal"
-        ) from error
+            f"{env_id} has no exact solution ({model_reason(env)}); use --policy random or a "
+            "saved model (PATH to a .zip) instead of proxy-optimal / true-optimal"
+        )
+    return model
 
 
 def exact_optima(env: gym.Env[Any, Any]) -> dict[str, Evaluation] | None:

@@ -29,6 +29,7 @@ from proxygym.envs.simulators.traffic_merge import (
     TrafficMergeEnv,
     blocking_policy,
     cruise_control,
+    drive,
     equilibrium_speed,
     idm_acceleration,
     let_merge_policy,
@@ -132,10 +133,8 @@ def test_the_controlled_car_cannot_ram_a_stopped_car() -> None:
 
 @pytest.mark.parametrize("action", [0, 2, 4])
 def test_a_step_applies_the_idm_and_the_cruise_control(action: int) -> None:
-    """The stepping loop inlines both models for speed; one step must agree with the functions.
+    """One step moves each car by ``cruise_control`` or ``idm_acceleration`` and ``drive``.
 
-    The controlled car's update matches ``cruise_control`` to the last bit; the humans' to
-    rounding (the loop multiplies by precomputed reciprocals where the function divides).
     Car 4 brakes hard behind the standing car 5 and comes to rest within the step.
     """
     env = TrafficMergeEnv()
@@ -210,33 +209,38 @@ def test_merge_rule(
         assert env.spaces().min() >= 2.0
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_stepping_agrees_with_the_merge_rule_and_the_reward_methods(seed: int) -> None:
-    """The step inlines the merge rule and sums the rewards in its car loop, for speed.
+def test_car_following_merge_rule_and_rewards_by_hand() -> None:
+    """The functions the step runs, on values worked out by hand.
 
-    Whatever it inlines must agree exactly with ``merge_allowed`` and
-    ``rewards``: the ramp car still waits after a step only if the rule says
-    no, and each step's rewards are those of the state it leads to, bit for bit.
+    The step has no copy of the formulas to compare against: round numbers catch a changed one.
     """
-    env = TrafficMergeEnv()
-    rng = np.random.default_rng(seed)
-    merges = 0
-    for episode in range(6):
-        observation, _ = env.reset(seed=100 * seed + episode)
-        done = False
-        while not done:
-            # Every other episode lets the ramp car in on purpose; the rest act at random.
-            if episode % 2 == 0:
-                action = let_merge_policy(observation, env.accelerations)
-            else:
-                action = int(rng.integers(5))
-            observation, proxy, terminated, truncated, info = env.step(action)
-            done = terminated or truncated
-            assert (proxy, info["true_reward"]) == env.rewards()
-            if env.state.ramp_waiting:
-                assert not env.merge_allowed()
-        merges += env.merge_step is not None
-    assert merges >= 3  # the merging branch was exercised
+    # Humans: s* = 2 + 10 (1 + (v - v_lead) / (2 sqrt 1.5)); (v / 20)^4 = 1/16.
+    assert idm_acceleration(10.0, 24.0, 10.0) == pytest.approx(1 - 1 / 16 - 1 / 4, rel=1e-12)
+    closing = 2.0 * math.sqrt(1.5)  # the leader slower by this doubles the dynamic space
+    assert idm_acceleration(10.0, 44.0, 10.0 - closing) == pytest.approx(0.6875, rel=1e-12)
+    assert idm_acceleration(0.0, 4.0, 0.0) == pytest.approx(0.75, rel=1e-12)  # s* = s0 = 2
+    # Cruise control: s* = 2 + 10 (0.6 + (v - v_lead) / 6), a = 3.
+    assert cruise_control(10.0, 24.0, 10.0) == pytest.approx(3 * (1 - 1 / 16 - 1 / 9), rel=1e-12)
+    assert cruise_control(10.0, 36.0, 4.0) == pytest.approx(3 * (1 - 1 / 16 - 1 / 4), rel=1e-12)
+    assert drive(100.0, 10.0, 2.0) == (105.25, 11.0)
+    assert drive(100.0, 1.0, -4.0) == (100.125, 0.0)  # stops after 0.25 s, 0.125 m on
+    # The merge rule at its edge: 10 m/s behind needs 2 + 10^2 / 4 = 27 m, 4 m ahead.
+    env = TrafficMergeEnv(misspecification=4.0)
+    for space_behind, space_ahead, allowed in (
+        (27.0, 4.0, True),
+        (26.5, 4.0, False),
+        (27.0, 3.5, False),
+    ):
+        positions = [-CAR_LENGTH - space_behind]
+        positions += [CAR_LENGTH + space_ahead + 22.0 * k for k in range(N_MAIN - 1)]
+        env.reset(options={"positions": positions, "speeds": [10.0] + [0.0] * (N_MAIN - 1)})
+        assert env.merge_gap() == (space_ahead, space_behind, 10.0)
+        assert env.merge_allowed() == allowed
+    # Rewards: nine cars at 20 m/s and one stopped, the ramp car waiting (both count 1).
+    speeds = [20.0] * (N_MAIN - 1) + [0.0]
+    env.reset(options={"positions": evenly_spaced()["positions"], "speeds": speeds})
+    true = -(2.0 + 9 * 0.001 / 20.001) / 11
+    assert env.rewards() == pytest.approx(((true + 4.0 * 0.9) / 5.0, true), rel=1e-12)
 
 
 def test_merged_car_joins_the_traffic_and_the_controlled_index_follows() -> None:
