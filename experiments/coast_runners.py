@@ -39,13 +39,12 @@ steps per CPU-second on BoatRace and 590 on LagoonRace (its 10 epochs of
 64-sample minibatches), so about 160 + 3,400 CPU-seconds plus a minute of
 evaluations: about 30 minutes with ``--workers 2`` on 2 otherwise idle cores.
 
-    python experiments/coast_runners.py --out runs/coast_runners --workers 2
-    python experiments/coast_runners.py --quick --out /tmp/coast_runners
+    python -m experiments.coast_runners --out runs/coast_runners --workers 2
+    python -m experiments.coast_runners --quick --out /tmp/coast_runners
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -55,7 +54,8 @@ from typing import Any
 
 import pandas as pd
 
-from proxygym.agents import load_hyperparameters
+from experiments import harness
+from proxygym.agents.hyperparameters import tuned_budget
 from proxygym.analysis.metrics import aggregate
 from proxygym.reporting.report import markdown_table
 from proxygym.sweeps import results
@@ -109,15 +109,13 @@ def slug(env_id: str) -> str:
 
 def budget(args: Args, env_id: str) -> int:
     """Training steps for ``env_id``: ``args.timesteps`` or the tuned budget."""
-    if args.timesteps is not None:
-        return args.timesteps
-    return int(load_hyperparameters("ppo", env_id)["n_timesteps"])
+    return args.timesteps if args.timesteps is not None else tuned_budget("ppo", env_id)
 
 
 def sweep_config(args: Args, env_id: str) -> SweepConfig:
     """The timesteps sweep of PPO on ``env_id``, with every baseline."""
     steps = budget(args, env_id)
-    levels = sorted({round(fraction * steps) for fraction in args.checkpoints})
+    levels = harness.checkpoint_levels(steps, args.checkpoints)
     return SweepConfig.from_dict(
         {
             "name": f"coast_runners_{slug(env_id)}",
@@ -246,15 +244,6 @@ def render_agent(args: Args, env_id: str, frame: pd.DataFrame) -> dict[str, Any]
 # -- report -----------------------------------------------------------------------------------
 
 
-def write_report(args: Args, sections: dict[str, str]) -> Path:
-    text = "# CoastRunners: PPO on the game score\n\n" + "\n\n".join(
-        f"## {title}\n\n{body}" for title, body in sections.items()
-    )
-    path = args.out / "report.md"
-    results.write_atomic(path, (text + "\n").encode())
-    return path
-
-
 def _episode_text(title: str, env_id: str, shown: dict[str, Any]) -> str:
     gif, sheet = (Path("figures") / shown[key].name for key in ("gif", "sheet"))
     return (
@@ -298,15 +287,12 @@ def setup_text(args: Args, quick: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="example: python experiments/coast_runners.py --quick --out /tmp/coast_runners",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--out", type=Path, default=Args.out, help=f"default: {Args.out}")
-    parser.add_argument("--quick", action="store_true", help="the small size the tests run")
-    parser.add_argument(
-        "--workers", type=int, default=Args.workers, help="parallel cells (default: 2)"
+    parser = harness.experiment_parser(
+        __doc__,
+        ["python -m experiments.coast_runners --quick --out /tmp/coast_runners"],
+        Args.out,
+        "parallel cells (default: 2)",
+        workers=Args.workers,
     )
     parser.add_argument(
         "--seeds",
@@ -316,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         help="train seeds 0..N-1 (default: 5, or 1 with --quick)",
     )
     parser.add_argument("--progress", action="store_true", help="progress bars while sweeping")
-    options = parser.parse_args(argv)
+    options = harness.parse_options(parser, argv)
     args = Args(out=options.out, workers=options.workers, progress=options.progress)
     if options.quick:
         args = replace(args, **QUICK)
@@ -357,11 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         sections[env_id] = env_section(env_id, row, checkpoints, agent, optimum)
 
     summary_frame = pd.DataFrame(rows)
-    results.write_atomic(args.out / "summary.csv", summary_frame.to_csv(index=False).encode())
-    checkpoint_frame = pd.concat(tables, ignore_index=True)
-    results.write_atomic(
-        args.out / "checkpoints.csv", checkpoint_frame.to_csv(index=False).encode()
-    )
+    harness.write_csv(args.out / "summary.csv", summary_frame)
+    harness.write_csv(args.out / "checkpoints.csv", pd.concat(tables, ignore_index=True))
     shown_columns = [
         "env",
         "seeds",
@@ -382,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         **sections,
         "Runtime": f"{time.perf_counter() - started:.0f} s",
     }
-    print(f"Report: {write_report(args, sections)}")
+    report = harness.write_markdown_report(
+        args.out / "report.md", "CoastRunners: PPO on the game score", sections
+    )
+    print(f"Report: {report}")
     return 0
 
 

@@ -26,40 +26,31 @@ on otherwise idle cores, from PPO throughput measured in CPU time at 585-3,620
 steps/s per core depending on the environment (``--estimate``; the table is in
 experiments/goodhart_curves.md). A busy machine takes several times longer.
 
-    python experiments/goodhart_curves.py --out runs/goodhart_curves
-    python experiments/goodhart_curves.py --envs BoatRace SpeedTrack --seeds 0 1 2
-    python experiments/goodhart_curves.py --quick --out /tmp/goodhart
-    python experiments/goodhart_curves.py --estimate   # time a short run per env, nothing else
+    python -m experiments.goodhart_curves --out runs/goodhart_curves
+    python -m experiments.goodhart_curves --envs BoatRace SpeedTrack --seeds 0 1 2
+    python -m experiments.goodhart_curves --quick --out /tmp/goodhart
+    python -m experiments.goodhart_curves --estimate   # time a short run per env, nothing else
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import gymnasium as gym
 import pandas as pd
 
 import proxygym
-from proxygym.agents import load_hyperparameters, make_agent
-from proxygym.agents.evaluation import evaluate_policy, policy_logits
+from experiments import harness
+from proxygym.agents.hyperparameters import tuned_budget
 from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.analysis.surface import SUMMARY_BOOTSTRAP, sweep_summary
 from proxygym.reporting.report import markdown_table, verdict, write_report
 from proxygym.sweeps import results
-from proxygym.sweeps import runner as sweep
 from proxygym.sweeps.config import SweepConfig
-from proxygym.sweeps.runner import SweepSummary
-from proxygym.threads import one_torch_thread
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 #: Checkpoints along training, as fractions of the budget (0 = untrained).
 FRACTIONS: tuple[float, ...] = (0.0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
@@ -113,230 +104,20 @@ def unsweepable_reason(env_id: str) -> str | None:
         env.close()
 
 
-def resolve_envs(names: Sequence[str], choices: Sequence[str]) -> list[str]:
-    """Full ids of ``names`` (``proxygym/BoatRace-v0``, ``BoatRace-v0`` or ``BoatRace``).
-
-    Raises ValueError naming the first name that is none of ``choices``.
-    """
-    by_name = {}
-    for env_id in choices:
-        short = env_id.split("/", 1)[-1]
-        for alias in (env_id, short, short.removesuffix("-v0")):
-            by_name[alias.lower()] = env_id
-    resolved = []
-    for name in names:
-        if name.lower() not in by_name:
-            raise ValueError(
-                f"unknown or unsupported environment {name!r}; choose from: "
-                + ", ".join(env_id.split("/", 1)[-1].removesuffix("-v0") for env_id in choices)
-            )
-        resolved.append(by_name[name.lower()])
-    return list(dict.fromkeys(resolved))
-
-
-def env_dir_name(env_id: str) -> str:
-    """Directory name of an environment's sweep: ``proxygym/BoatRace-v0`` -> ``BoatRace-v0``."""
-    return env_id.split("/", 1)[-1]
-
-
-def tuned_budget(env_id: str) -> int:
-    """PPO's tuned training budget on ``env_id`` (``n_timesteps`` in ppo.toml)."""
-    return int(load_hyperparameters("ppo", env_id)["n_timesteps"])
-
-
-def checkpoint_levels(budget: int, fractions: Sequence[float]) -> list[int]:
-    """Checkpoints ``round(f x budget)``, sorted and without repeats."""
-    bad = [f for f in fractions if not 0 <= f <= 1]
-    if bad:
-        raise ValueError(f"checkpoint fractions must lie in [0, 1], got {bad}")
-    return sorted({round(f * budget) for f in fractions})
-
-
-def timesteps_config(
-    name: str,
-    env_id: str,
-    env_kwargs: dict[str, Any],
-    budget: int,
-    fractions: Sequence[float],
-    seeds: Sequence[int],
-    eval_episodes: int,
-    baselines: bool | list[str] = True,
-) -> SweepConfig:
-    """A PPO sweep of ``env_id`` along training, with every baseline unless ``baselines`` says."""
-    return SweepConfig.from_dict(
-        {
-            "name": name,
-            "env": env_id,
-            "env_kwargs": env_kwargs,
-            "algo": "ppo",
-            "timesteps": budget,
-            "seeds": list(seeds),
-            "eval_episodes": eval_episodes,
-            "baselines": baselines,
-            "pressure": {"axis": "timesteps", "levels": checkpoint_levels(budget, fractions)},
-        },
-        source=name,
-    )
-
-
 def plan(args: Args) -> dict[str, SweepConfig]:
     """The sweep of every selected environment, keyed by its directory under OUT."""
     return {
-        env_dir_name(env_id): timesteps_config(
-            f"goodhart_curves_{env_dir_name(env_id)}",
+        harness.env_dir_name(env_id): harness.timesteps_config(
+            f"goodhart_curves_{harness.env_dir_name(env_id)}",
             env_id,
             {},
-            args.timesteps or tuned_budget(env_id),
+            args.timesteps or tuned_budget("ppo", env_id),
             args.fractions,
             args.seeds,
             args.eval_episodes,
         )
         for env_id in args.envs
     }
-
-
-def run_sweeps(
-    jobs: Sequence[tuple[SweepConfig, Path]], workers: int, progress: bool = False
-) -> list[SweepSummary]:
-    """Run (or resume) every sweep through one pool of workers, with a line per sweep.
-
-    One pool for all sweeps (:func:`proxygym.sweeps.runner.run_sweeps`): no worker
-    idles at the end of a sweep with an odd number of runs left.
-    """
-    for index, (config, out) in enumerate(jobs, start=1):
-        print(
-            f"[{index}/{len(jobs)}] {config.env} {config.env_kwargs or ''} "
-            f"{config.timesteps:,} steps x {len(config.seeds)} seeds -> {out}",
-            flush=True,
-        )
-    summaries = sweep.run_sweeps(
-        jobs, workers=workers, progress=progress, echo=lambda line: print(f"  {line}", flush=True)
-    )
-    for summary in summaries:
-        print(
-            f"  {summary.out}: {len(summary.ran)} cells run, {len(summary.skipped)} already "
-            f"done, {len(summary.failed)} failed; last cell finished after {summary.seconds:.0f} s",
-            flush=True,
-        )
-    return summaries
-
-
-# -- runtime estimate -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Throughput:
-    """CPU seconds one process (one torch thread) spends on PPO on one environment.
-
-    Measured in CPU time, not wall time, so that other jobs on the machine do
-    not inflate it: an estimate built from it is for otherwise idle cores.
-    """
-
-    env: str
-    setup_seconds: float
-    """building the agent and its vectorised environments"""
-    steps_per_second: float
-    """PPO training with the tuned hyperparameters"""
-    seconds_per_episode: float
-    """one evaluation episode at temperature 1, with KL from the initial policy"""
-
-
-def measure_throughput(
-    env_id: str, env_kwargs: dict[str, Any] | None = None, steps: int = 4096, episodes: int = 3
-) -> Throughput:
-    """Time a short PPO run: setup, ``steps`` training steps, ``episodes`` evaluation episodes."""
-    with one_torch_thread():
-        started = time.process_time()
-        model = make_agent("ppo", env_id, seed=0, env_kwargs=env_kwargs)
-        built = time.process_time()
-        initial = copy.deepcopy(model.policy)
-        model.learn(total_timesteps=steps)
-        trained = time.process_time()
-        evaluate_policy(
-            policy_logits(model.policy),
-            env_id,
-            env_kwargs,
-            episodes,
-            seed=0,
-            temperature=1.0,
-            initial_logits=policy_logits(initial),
-        )
-        evaluated = time.process_time()
-    model.get_env().close()
-    return Throughput(
-        env_id,
-        setup_seconds=built - started,
-        steps_per_second=model.num_timesteps / (trained - built),
-        seconds_per_episode=(evaluated - trained) / episodes,
-    )
-
-
-def warm_up(env_id: str) -> None:
-    """Build one agent, so that the first timed environment does not pay for lazy imports."""
-    make_agent("ppo", env_id, seed=0).get_env().close()
-
-
-def estimate_seconds(config: SweepConfig, throughput: Throughput) -> float:
-    """Single-core seconds of every cell of ``config`` (agents, oracles, random policy).
-
-    Each seed trains once for the budget, and once more for the oracle when
-    the config runs one; the agent is evaluated at every level, the oracle
-    once, the random policy once. Exact references take well under a second
-    and are left out.
-    """
-    kinds = config.baseline_kinds
-    per_run = throughput.setup_seconds + config.timesteps / throughput.steps_per_second
-    runs_per_seed = 2 if "oracle" in kinds else 1
-    evaluations = len(config.seeds) * (len(config.levels) + runs_per_seed - 1) + ("random" in kinds)
-    return (
-        runs_per_seed * len(config.seeds) * per_run
-        + evaluations * config.eval_episodes * throughput.seconds_per_episode
-    )
-
-
-def estimate(
-    configs: dict[str, SweepConfig],
-    workers: int,
-    measure: Callable[[str, dict[str, Any]], Throughput],
-) -> pd.DataFrame:
-    """Per sweep: measured throughput, total training steps and estimated wall seconds.
-
-    ``configs`` maps each sweep's directory (relative to OUT) to its config;
-    ``measure`` is timed once per environment, with the first sweep's kwargs
-    (knob settings change the rewards, not the cost of a step). Wall time is
-    the single-core total divided by ``workers``, on otherwise idle cores
-    (cells pack well: every sweep has at least two seeds' worth of training).
-    """
-    rows, measured = [], {}
-    for key, config in configs.items():
-        if config.env not in measured:
-            print(f"timing {config.env} {config.env_kwargs or ''}", flush=True)
-            measured[config.env] = measure(config.env, config.env_kwargs)
-        throughput = measured[config.env]
-        rows.append(
-            {
-                "sweep": key,
-                "budget": config.timesteps,
-                "seeds": len(config.seeds),
-                "steps_per_second": throughput.steps_per_second,
-                "setup_seconds": throughput.setup_seconds,
-                "seconds_per_episode": throughput.seconds_per_episode,
-                "training_steps": 2 * len(config.seeds) * config.timesteps,
-                "estimated_seconds": estimate_seconds(config, throughput) / workers,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def report_estimate(table: pd.DataFrame, path: Path, workers: int) -> None:
-    """Print the estimate and write it as CSV."""
-    results.write_atomic(path, table.to_csv(index=False).encode())
-    print(markdown_table(table))
-    total = table["estimated_seconds"].sum()
-    print(
-        f"total: {table['training_steps'].sum():,} training steps, about {total / 3600:.1f} h "
-        f"with {workers} workers. Table: {path}"
-    )
 
 
 # -- summary and report -----------------------------------------------------------------------
@@ -407,7 +188,7 @@ def report_text(
     seconds: float,
     cells: float,
 ) -> str:
-    """The Markdown of ``OUT/report.md``; ``cells`` as for ``runtime_section``."""
+    """The Markdown of ``OUT/report.md``; ``cells`` as for ``harness.runtime_section``."""
     levels = ", ".join(f"{f:g}" for f in args.fractions)
     budget = f"{args.timesteps:,} steps" if args.timesteps else "its tuned n_timesteps (ppo.toml)"
     lines = [
@@ -435,129 +216,27 @@ def report_text(
         "",
     ]
     for env_id, sentence in verdicts.items():
-        name = env_dir_name(env_id)
+        name = harness.env_dir_name(env_id)
         where = f"[{env_id}]({name}/report.md)" if args.env_reports else f"{env_id} (`{name}/`)"
         lines.append(f"- {where}: {sentence}")
     if left_out:
         lines += ["", "## Not swept", ""]
         lines += [f"- {env_id}: {reason}" for env_id, reason in left_out.items()]
-    lines += runtime_section(seconds, cells, args.workers)
+    lines += harness.runtime_section(seconds, cells, args.workers)
     return "\n".join(lines) + "\n"
-
-
-def cell_seconds(directories: Iterable[Path]) -> float:
-    """The finished cells' own wall times, summed over the sweeps in ``directories``.
-
-    This is the compute the whole experiment took, however many sittings it was
-    resumed over; a resumed run's own duration leaves out every cell it skipped.
-    """
-    total = 0.0
-    for directory in directories:
-        if (directory / results.MANIFEST).exists():
-            frame = results.load(directory)
-            if not frame.empty:
-                total += float(frame.groupby("cell")["wall_time"].max().sum())
-    return total
-
-
-def runtime_section(seconds: float, cells: float, workers: int) -> list[str]:
-    """The report's closing Runtime section (shared with the misspecification surface).
-
-    ``seconds`` is this invocation's wall time, ``cells`` the finished cells'
-    own wall times summed (``cell_seconds``).
-    """
-    return [
-        "",
-        "## Runtime",
-        "",
-        f"This run: {seconds:.0f} s (cells finished by earlier runs not included). "
-        f"Every finished cell's own wall time, summed: {cells:.0f} s ({cells / 3600:.1f} h), "
-        f"about {cells / 3600 / workers:.1f} h with {workers} worker(s).",
-    ]
 
 
 # -- command line -----------------------------------------------------------------------------
 
-#: Settings dataclass of either experiment (fields ``out``, ``seeds``, ``workers``, ``progress``).
-Settings = TypeVar("Settings", bound="DataclassInstance")
-
-
-def experiment_parser(doc: str, examples: Sequence[str], args: Any) -> argparse.ArgumentParser:
-    """The options both experiments share; ``args`` is the full-size settings (for defaults)."""
-    parser = argparse.ArgumentParser(
-        description=doc.split("\n\n")[0],
-        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--out", type=Path, default=args.out, help=f"default: {args.out}")
-    parser.add_argument(
-        "--seeds",
-        nargs="+",
-        type=int,
-        metavar="SEED",
-        help=f"default: {' '.join(map(str, args.seeds))} (quick: 0)",
-    )
-    parser.add_argument("--quick", action="store_true", help="the small size the tests run")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help=f"parallel runs (default {args.workers}; --quick: 1, its cells are too small to pay "
-        "for starting worker processes)",
-    )
-    parser.add_argument("--progress", action="store_true", help="print every finished cell")
-    parser.add_argument(
-        "--estimate",
-        action="store_true",
-        help="time a short PPO run per environment and print the estimated runtime; no sweeps",
-    )
-    return parser
-
-
-def apply_options(
-    args: Settings,
-    options: argparse.Namespace,
-    quick: dict[str, Any],
-    parser: argparse.ArgumentParser,
-) -> Settings:
-    """``args`` with the shared options applied: --quick, then --workers, --seeds, --progress."""
-    args = replace(args, out=options.out, progress=options.progress)
-    if options.quick:
-        args = replace(args, workers=1, **quick)
-    if options.workers is not None:
-        if options.workers < 1:
-            parser.error(f"--workers must be >= 1, got {options.workers}")
-        args = replace(args, workers=options.workers)
-    if options.seeds:
-        if len(set(options.seeds)) != len(options.seeds) or min(options.seeds) < 0:
-            parser.error(f"--seeds must be distinct integers >= 0, got {options.seeds}")
-        args = replace(args, seeds=tuple(options.seeds))
-    return args
-
-
-def estimate_only(configs: dict[str, SweepConfig], out: Path, workers: int) -> int:
-    """The --estimate mode: time each environment, print and write the estimate."""
-    warm_up(next(iter(configs.values())).env)
-    table = estimate(configs, workers, measure_throughput)
-    report_estimate(table, out / "runtime_estimate.csv", workers)
-    return 0
-
-
-def exit_code(summaries: Sequence[SweepSummary]) -> int:
-    """1 (after saying how to retry) if any cell failed, else 0."""
-    failed = sum(len(summary.failed) for summary in summaries)
-    if failed:
-        print(f"{failed} cells failed; rerun the same command to retry them", file=sys.stderr)
-    return 1 if failed else 0
-
 
 def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[str, str]]:
     """The experiment's settings, the raw options, and the environments left out with why."""
-    parser = experiment_parser(
+    parser = harness.sweep_experiment_parser(
         __doc__,
         [
-            "python experiments/goodhart_curves.py --quick --out /tmp/goodhart",
-            "python experiments/goodhart_curves.py --envs BoatRace SpeedTrack --seeds 0 1 2",
-            "python experiments/goodhart_curves.py --estimate",
+            "python -m experiments.goodhart_curves --quick --out /tmp/goodhart",
+            "python -m experiments.goodhart_curves --envs BoatRace SpeedTrack --seeds 0 1 2",
+            "python -m experiments.goodhart_curves --estimate",
         ],
         Args(),
     )
@@ -569,13 +248,13 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[s
         action="store_true",
         help="skip each environment's own report (--quick skips them; proxygym report writes one)",
     )
-    options = parser.parse_args(argv)
-    args = apply_options(Args(), options, QUICK, parser)
+    options = harness.parse_options(parser, argv)
+    args = harness.apply_options(Args(), options, QUICK, parser)
     if options.no_env_reports:
         args = replace(args, env_reports=False)
     registered = [record.id for record in proxygym.list_envs()]
     try:
-        envs = resolve_envs(options.envs or args.envs or registered, registered)
+        envs = harness.resolve_envs(options.envs or args.envs or registered, registered)
     except ValueError as error:
         parser.error(str(error))
     left_out = {env_id: reason for env_id in envs if (reason := unsweepable_reason(env_id))}
@@ -588,21 +267,16 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[s
 def main(argv: list[str] | None = None) -> int:
     args, options, left_out = parse_args(argv)
     configs = plan(args)
-    args.out.mkdir(parents=True, exist_ok=True)
     if options.estimate:
-        return estimate_only(configs, args.out, args.workers)
-    started = time.perf_counter()
-    jobs = [(config, args.out / key) for key, config in configs.items()]
-    summaries = run_sweeps(jobs, args.workers, args.progress)
+        return harness.estimate_only(configs, args.out, args.workers)
+    run = harness.run_planned(configs, args.out, args.workers, args.progress)
     table, verdicts = summarise(configs, args.out, args.env_reports)
-    results.write_atomic(args.out / "summary.csv", table.to_csv(index=False).encode())
-    seconds = time.perf_counter() - started
-    cells = cell_seconds(directory for _, directory in jobs)
-    text = report_text(args, table, verdicts, left_out, seconds, cells)
+    harness.write_csv(args.out / "summary.csv", table)
+    text = report_text(args, table, verdicts, left_out, run.seconds(), run.cell_seconds())
     results.write_atomic(args.out / "report.md", text.encode())
     print(markdown_table(table[["env", "goodhart_point", "drop_height", "kendall_tau"]]))
     print(f"Report: {args.out / 'report.md'}")
-    return exit_code(summaries)
+    return run.exit_code()
 
 
 if __name__ == "__main__":

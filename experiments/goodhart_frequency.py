@@ -31,13 +31,12 @@ Writes ``OUT/paths.csv`` (one row per MDP), ``OUT/by_angle.csv``,
 ``OUT/by_pressure.csv``, ``OUT/summary.csv``, ``OUT/figures/*.png`` (and
 ``.svg``) and ``OUT/report.md``. ``--quick`` is the size the test suite runs.
 
-    python experiments/goodhart_frequency.py --out runs/goodhart_frequency
-    python experiments/goodhart_frequency.py --quick --out /tmp/goodhart_frequency
+    python -m experiments.goodhart_frequency --out runs/goodhart_frequency
+    python -m experiments.goodhart_frequency --quick --out /tmp/goodhart_frequency
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import multiprocessing
 import sys
@@ -50,11 +49,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments import harness
 from proxygym.analysis.frequency import binned_rates, cumulative_frequency, wilson_interval
 from proxygym.planning.angle_stopping import early_stopping_path
 from proxygym.planning.tabular import TabularModel, evaluate, solve
 from proxygym.reporting.report import markdown_table
-from proxygym.sweeps import results
 
 FAMILIES = ("random_mdp", "gridworld")
 #: A fall in true return from the path's best point to its end smaller than this share of
@@ -482,15 +481,6 @@ def plot_by_pressure(table: pd.DataFrame, out: Path) -> list[Path]:
         return save_figure(fig, out / "drops_vs_pressure")
 
 
-def write_report(args: Args, sections: dict[str, str]) -> Path:
-    text = "# Goodhart drops on random MDPs and gridworlds\n\n" + "\n\n".join(
-        f"## {title}\n\n{body}" for title, body in sections.items()
-    )
-    path = args.out / "report.md"
-    results.write_atomic(path, (text + "\n").encode())
-    return path
-
-
 def _setup_text(args: Args) -> str:
     return (
         f"{args.random_mdps} random MDPs and {args.gridworlds} gridworlds (see the script's "
@@ -506,18 +496,15 @@ def _setup_text(args: Args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="example: python experiments/goodhart_frequency.py --quick --out /tmp/goodhart",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = harness.experiment_parser(
+        __doc__,
+        ["python -m experiments.goodhart_frequency --quick --out /tmp/goodhart"],
+        Args.out,
+        "parallel processes",
+        workers=Args.workers,
     )
-    parser.add_argument("--out", type=Path, default=Args.out, help=f"default: {Args.out}")
-    parser.add_argument("--quick", action="store_true", help="the small size the tests run")
-    parser.add_argument("--workers", type=int, default=Args.workers, help="parallel processes")
     parser.add_argument("--seed", type=int, default=Args.seed, help="seeds every draw")
-    options = parser.parse_args(argv)
-    if options.workers < 1:
-        parser.error(f"--workers must be >= 1, got {options.workers}")
+    options = harness.parse_options(parser, argv)
     args = Args(out=options.out, workers=options.workers, seed=options.seed)
     if options.quick:
         args = replace(args, **QUICK)
@@ -529,13 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     angles = by_angle(paths, args.bin_degrees)
     headline = summary(paths)
     pressure = by_pressure(paths, args.temperatures)
-    for name, frame in (
-        ("paths", paths),
-        ("by_angle", angles),
-        ("summary", headline),
-        ("by_pressure", pressure),
-    ):
-        results.write_atomic(args.out / f"{name}.csv", frame.to_csv(index=False).encode())
+    tables = {"paths": paths, "by_angle": angles, "summary": headline, "by_pressure": pressure}
+    harness.write_tables(args.out, tables)
     figures = args.out / "figures"
     plot_by_angle(angles, figures)
     plot_by_pressure(pressure, figures)
@@ -556,7 +538,10 @@ def main(argv: list[str] | None = None) -> int:
         + "\n\n![pressure](figures/drops_vs_pressure.png)",
         "Runtime": f"{time.perf_counter() - started:.0f} s with {args.workers} worker(s)",
     }
-    print(f"Report: {write_report(args, sections)}")
+    report = harness.write_markdown_report(
+        args.out / "report.md", "Goodhart drops on random MDPs and gridworlds", sections
+    )
+    print(f"Report: {report}")
     return 0
 
 

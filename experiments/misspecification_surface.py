@@ -32,10 +32,10 @@ trained once: 18.3 M training steps) is estimated at about 2.2 h with
 ``--workers 2`` on otherwise idle cores
 (``--estimate``; per environment in experiments/misspecification_surface.md).
 
-    python experiments/misspecification_surface.py --out runs/misspecification_surface
-    python experiments/misspecification_surface.py --envs SpeedTrack StatusLamp --seeds 0 1 2
-    python experiments/misspecification_surface.py --quick --out /tmp/surface
-    python experiments/misspecification_surface.py --estimate   # time short runs; no sweeps
+    python -m experiments.misspecification_surface --out runs/misspecification_surface
+    python -m experiments.misspecification_surface --envs SpeedTrack StatusLamp --seeds 0 1 2
+    python -m experiments.misspecification_surface --quick --out /tmp/surface
+    python -m experiments.misspecification_surface --estimate   # time short runs; no sweeps
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ import argparse
 import inspect
 import math
 import sys
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,24 +51,10 @@ from typing import Any
 import gymnasium as gym
 import pandas as pd
 
-if __package__ in (None, ""):  # run as a script: make the `experiments` folder importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import proxygym  # noqa: E402
-from experiments.goodhart_curves import (  # noqa: E402
-    apply_options,
-    cell_seconds,
-    env_dir_name,
-    estimate_only,
-    exit_code,
-    experiment_parser,
-    resolve_envs,
-    run_sweeps,
-    runtime_section,
-    timesteps_config,
-    tuned_budget,
-)
-from proxygym.analysis.surface import (  # noqa: E402
+import proxygym
+from experiments import harness
+from proxygym.agents.hyperparameters import tuned_budget
+from proxygym.analysis.surface import (
     EXACT,
     EXACT_FROM_WORST,
     ORACLE,
@@ -79,12 +64,12 @@ from proxygym.analysis.surface import (  # noqa: E402
     surface_grid,
     sweep_summary,
 )
-from proxygym.planning import tabular  # noqa: E402
-from proxygym.registry import env_class  # noqa: E402
-from proxygym.reporting.plots_surface import save_surface_heatmap  # noqa: E402
-from proxygym.reporting.report import markdown_table  # noqa: E402
-from proxygym.sweeps import results  # noqa: E402
-from proxygym.sweeps.config import SweepConfig  # noqa: E402
+from proxygym.planning import tabular
+from proxygym.registry import env_class
+from proxygym.reporting.plots_surface import save_surface_heatmap
+from proxygym.reporting.report import markdown_table
+from proxygym.sweeps import results
+from proxygym.sweeps.config import SweepConfig
 
 #: The Goodhart suite and the simulators: one knob each, 0 = proxy affine in the true objective.
 SURFACE_ENVS: tuple[str, ...] = (
@@ -164,7 +149,7 @@ def knob_values(env_id: str, multiples: tuple[float, ...]) -> list[float]:
 
 def sweep_key(env_id: str, knob: str, value: float) -> str:
     """Directory of one (environment, knob setting) sweep under OUT."""
-    return f"{env_dir_name(env_id)}/{knob}={value:g}"
+    return f"{harness.env_dir_name(env_id)}/{knob}={value:g}"
 
 
 def oracle_value(env_id: str, values: list[float]) -> float | None:
@@ -205,11 +190,11 @@ def plan(args: Args) -> dict[str, SweepConfig]:
                 True if shared is None or value == shared else ["random", "exact"]
             )
             stored = stored_baselines(args.out / key)
-            configs[key] = timesteps_config(
+            configs[key] = harness.timesteps_config(
                 f"misspecification_surface_{key.replace('/', '_')}",
                 env_id,
                 {knob: value},
-                args.timesteps or tuned_budget(env_id),
+                args.timesteps or tuned_budget("ppo", env_id),
                 args.fractions,
                 args.seeds,
                 args.eval_episodes,
@@ -336,10 +321,10 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
 
 def write_env_outputs(out: Path, surface: EnvSurface) -> list[Path]:
     """``grid.csv`` and the heat map of one environment."""
-    directory = out / env_dir_name(surface.env)
-    results.write_atomic(directory / "grid.csv", surface.grid.to_csv(index=False).encode())
+    directory = out / harness.env_dir_name(surface.env)
+    harness.write_csv(directory / "grid.csv", surface.grid)
     title = (
-        f"{env_dir_name(surface.env)}: normalised true return\n"
+        f"{harness.env_dir_name(surface.env)}: normalised true return\n"
         f"{REFERENCE_SHORT.get(surface.reference, surface.reference)}"
     )
     return save_surface_heatmap(surface.grid, surface.knob, title, directory / "heatmap")
@@ -391,7 +376,7 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float, cells: f
         markdown_table(final_by_multiple(combined)),
     ]
     for surface in surfaces:
-        name = env_dir_name(surface.env)
+        name = harness.env_dir_name(surface.env)
         matrix = grid_matrix(surface.grid).reset_index()
         matrix.columns = [surface.knob] + [f"{level:,}" for level in matrix.columns[1:]]
         lines += [
@@ -412,7 +397,7 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float, cells: f
             "",
             markdown_table(surface.per_knob),
         ]
-    lines += runtime_section(seconds, cells, args.workers)
+    lines += harness.runtime_section(seconds, cells, args.workers)
     return "\n".join(lines) + "\n"
 
 
@@ -421,12 +406,12 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float, cells: f
 
 def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace]:
     """The experiment's settings and the raw options."""
-    parser = experiment_parser(
+    parser = harness.sweep_experiment_parser(
         __doc__,
         [
-            "python experiments/misspecification_surface.py --quick --out /tmp/surface",
-            "python experiments/misspecification_surface.py --envs SpeedTrack --seeds 0 1 2",
-            "python experiments/misspecification_surface.py --estimate",
+            "python -m experiments.misspecification_surface --quick --out /tmp/surface",
+            "python -m experiments.misspecification_surface --envs SpeedTrack --seeds 0 1 2",
+            "python -m experiments.misspecification_surface --estimate",
         ],
         Args(),
     )
@@ -434,13 +419,13 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace]:
         "--envs",
         nargs="+",
         metavar="ENV",
-        help="default: all of " + ", ".join(env_dir_name(e) for e in SURFACE_ENVS),
+        help="default: all of " + ", ".join(harness.env_dir_name(e) for e in SURFACE_ENVS),
     )
-    options = parser.parse_args(argv)
-    args = apply_options(Args(), options, QUICK, parser)
+    options = harness.parse_options(parser, argv)
+    args = harness.apply_options(Args(), options, QUICK, parser)
     if options.envs:
         try:
-            args = replace(args, envs=tuple(resolve_envs(options.envs, SURFACE_ENVS)))
+            args = replace(args, envs=tuple(harness.resolve_envs(options.envs, SURFACE_ENVS)))
         except ValueError as error:
             parser.error(f"{error} (the environments with one misspecification knob)")
     return args, options
@@ -449,33 +434,28 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace]:
 def main(argv: list[str] | None = None) -> int:
     args, options = parse_args(argv)
     configs = plan(args)
-    args.out.mkdir(parents=True, exist_ok=True)
     if options.estimate:
-        return estimate_only(configs, args.out, args.workers)
-    started = time.perf_counter()
-    jobs = [(config, args.out / key) for key, config in configs.items()]
-    summaries = run_sweeps(jobs, args.workers, args.progress)
+        return harness.estimate_only(configs, args.out, args.workers)
+    run = harness.run_planned(configs, args.out, args.workers, args.progress)
     surfaces = []
     for env_id in args.envs:
         surface = analyse_env(args.out, env_id, knob_values(env_id, args.knob_multiples))
         if surface is None:
-            print(f"{env_dir_name(env_id)}: no finished agent cells", file=sys.stderr)
+            print(f"{harness.env_dir_name(env_id)}: no finished agent cells", file=sys.stderr)
             continue
         write_env_outputs(args.out, surface)
         surfaces.append(surface)
-        print(f"{env_dir_name(env_id)}: normalised by {surface.reference}")
+        print(f"{harness.env_dir_name(env_id)}: normalised by {surface.reference}")
         print(markdown_table(grid_matrix(surface.grid).reset_index()))
     if not surfaces:
         print("no environment has finished agent cells: nothing to report", file=sys.stderr)
         return 1
     combined = combined_grid(surfaces)
-    results.write_atomic(args.out / "surface.csv", combined.to_csv(index=False).encode())
-    seconds = time.perf_counter() - started
-    cells = cell_seconds(directory for _, directory in jobs)
-    text = report_text(args, surfaces, seconds, cells)
+    harness.write_csv(args.out / "surface.csv", combined)
+    text = report_text(args, surfaces, run.seconds(), run.cell_seconds())
     results.write_atomic(args.out / "report.md", text.encode())
     print(f"Report: {args.out / 'report.md'}")
-    return exit_code(summaries)
+    return run.exit_code()
 
 
 if __name__ == "__main__":

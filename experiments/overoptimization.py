@@ -29,13 +29,12 @@ Writes ``OUT/bon.csv``, ``OUT/bon_fits.csv``, ``OUT/bon_mitigations.csv``,
 ``OUT/figures/*.png`` and ``OUT/report.md``. ``--quick`` is the size the test
 suite runs.
 
-    python experiments/overoptimization.py --out runs/overoptimization
-    python experiments/overoptimization.py --quick --out /tmp/overopt
+    python -m experiments.overoptimization --out runs/overoptimization
+    python -m experiments.overoptimization --quick --out /tmp/overopt
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments import harness
 from proxygym.analysis.fits import extrapolation_check, fit_overoptimization
 from proxygym.analysis.overoptimization import fit_sweep
 from proxygym.envs.learned_proxy import (
@@ -378,26 +378,16 @@ def plot_bon(bon: pd.DataFrame, fits: pd.DataFrame, path: Path) -> None:
         save_figure(fig, path)
 
 
-def write_report(args: Args, sections: dict[str, str]) -> Path:
-    text = "# Reward-model overoptimization\n\n" + "\n\n".join(
-        f"## {title}\n\n{body}" for title, body in sections.items()
-    )
-    path = args.out / "report.md"
-    results.write_atomic(path, (text + "\n").encode())
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="example: python experiments/overoptimization.py --quick --out /tmp/overopt",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = harness.experiment_parser(
+        __doc__,
+        ["python -m experiments.overoptimization --quick --out /tmp/overopt"],
+        Args.out,
+        "parallel PPO runs",
+        workers=Args.workers,
     )
-    parser.add_argument("--out", type=Path, default=Args.out, help=f"default: {Args.out}")
-    parser.add_argument("--quick", action="store_true", help="the small size the tests run")
-    parser.add_argument("--workers", type=int, default=Args.workers, help="parallel PPO runs")
     parser.add_argument("--skip-ppo", action="store_true", help="best-of-n parts only")
-    options = parser.parse_args(argv)
+    options = harness.parse_options(parser, argv)
     args = Args(out=options.out, workers=options.workers)
     if options.quick:
         args = replace(args, **QUICK)
@@ -408,13 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pool: {args.pool} random episodes of {args.base_env}", flush=True)
     pool = collect_trajectories(args.base_env, {}, args.pool, seed=10_000_000 + args.seed)
     bon, fits = best_of_n_study(args, pool, ns)
-    results.write_atomic(args.out / "bon.csv", bon.to_csv(index=False).encode())
-    results.write_atomic(args.out / "bon_fits.csv", fits.to_csv(index=False).encode())
+    harness.write_csv(args.out / "bon.csv", bon)
+    harness.write_csv(args.out / "bon_fits.csv", fits)
     plot_bon(bon, fits, args.out / "figures" / "bon")
     print(markdown_table(fits[["m", "alpha", "beta", "r_squared", "peak_d", "heldout_r_squared"]]))
 
     curves, comparison = bon_mitigations(args, pool, ns)
-    results.write_atomic(args.out / "bon_mitigations.csv", comparison.to_csv(index=False).encode())
+    harness.write_csv(args.out / "bon_mitigations.csv", comparison)
     print(markdown_table(comparison))
     sections = {
         "Setup": (
@@ -429,9 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not options.skip_ppo:
         ppo_curves, ppo_comparison, ppo_fits = ppo_study(args)
-        results.write_atomic(
-            args.out / "ppo_mitigations.csv", ppo_comparison.to_csv(index=False).encode()
-        )
+        harness.write_csv(args.out / "ppo_mitigations.csv", ppo_comparison)
         print(markdown_table(ppo_comparison))
         sections[f"PPO against the learned proxy (m = {args.ppo_m})"] = (
             markdown_table(ppo_curves)
@@ -440,7 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         sections["Mitigations, PPO"] = markdown_table(ppo_comparison)
     sections["Runtime"] = f"{time.perf_counter() - started:.0f} s"
-    print(f"Report: {write_report(args, sections)}")
+    report = harness.write_markdown_report(
+        args.out / "report.md", "Reward-model overoptimization", sections
+    )
+    print(f"Report: {report}")
     return 0
 
 

@@ -32,13 +32,12 @@ Writes ``OUT/<axis>/`` (sweeps), ``OUT/levels.csv``,
 report per axis in ``OUT/reports/<axis>/`` and ``OUT/report.md``.
 ``--quick`` is the size the test suite runs.
 
-    python experiments/phase_transition.py --out runs/phase_transition --workers 2
-    python experiments/phase_transition.py --quick --out /tmp/phase_transition
+    python -m experiments.phase_transition --out runs/phase_transition --workers 2
+    python -m experiments.phase_transition --quick --out /tmp/phase_transition
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -50,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments import harness
 from proxygym.agents.evaluation import evaluate_policy
 from proxygym.analysis.frequency import wilson_interval
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics, seed_table
@@ -444,29 +444,23 @@ def write_report(args: Args, references: pd.DataFrame, sections: dict[str, str])
         f"0-{args.reference_episodes - 1}). Intervals on the share of blocking seeds are "
         "Wilson 95% intervals; on returns, bootstrap 95% intervals over seeds."
     )
-    text = "\n\n".join(
-        ["# Phase transitions on TrafficMerge", "## Gaming criterion", criterion]
-        + ["## Scripted references", markdown_table(references)]
-        + [f"## {title}\n\n{body}" for title, body in sections.items()]
-        + ["## Figure", "![phase transition](figures/phase_transition.png)"]
-    )
-    path = args.out / "report.md"
-    results.write_atomic(path, (text + "\n").encode())
-    return path
+    sections = {
+        "Gaming criterion": criterion,
+        "Scripted references": markdown_table(references),
+        **sections,
+        "Figure": "![phase transition](figures/phase_transition.png)",
+    }
+    title = "Phase transitions on TrafficMerge"
+    return harness.write_markdown_report(args.out / "report.md", title, sections)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=(
-            "example: python experiments/phase_transition.py --quick --out /tmp/phase_transition"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--out", type=Path, default=Args.out, help=f"default: {Args.out}")
-    parser.add_argument("--quick", action="store_true", help="the small size the tests run")
-    parser.add_argument(
-        "--workers", type=int, default=Args.workers, help="parallel training runs (default 2)"
+    parser = harness.experiment_parser(
+        __doc__,
+        ["python -m experiments.phase_transition --quick --out /tmp/phase_transition"],
+        Args.out,
+        "parallel training runs (default 2)",
+        workers=Args.workers,
     )
     parser.add_argument(
         "--axes",
@@ -476,9 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pressure axes to sweep (default: both)",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per finished cell")
-    options = parser.parse_args(argv)
-    if options.workers < 1:
-        parser.error(f"--workers must be >= 1, got {options.workers}")
+    options = harness.parse_options(parser, argv)
     args = Args(
         out=options.out,
         axes=tuple(options.axes),
@@ -490,12 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     summaries = run_axes(args)
     levels, transitions, references, sections = analyse(args)
-    for name, table in (
-        ("levels", levels),
-        ("phase_transitions", transitions),
-        ("references", references),
-    ):
-        results.write_atomic(args.out / f"{name}.csv", table.to_csv(index=False).encode())
+    tables = {"levels": levels, "phase_transitions": transitions, "references": references}
+    harness.write_tables(args.out, tables)
     ran = sum(len(summary.ran) for summary in summaries.values())
     sections["Runtime"] = (
         f"{time.perf_counter() - started:.0f} s with {args.workers} worker(s); "

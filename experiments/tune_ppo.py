@@ -37,9 +37,11 @@ import numpy as np
 import torch
 
 import proxygym
-from proxygym.agents import load_hyperparameters, make_agent
+from proxygym.agents import make_agent
+from proxygym.agents.hyperparameters import tuned_budget
 from proxygym.envs.wrapped._fast_classic_control import ACROBOT_GRAVITY, FastAcrobotEnv
 from proxygym.envs.wrapped.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
+from proxygym.model import model_reason
 from proxygym.planning import tabular
 
 EVAL_SEED = 10_000
@@ -195,8 +197,10 @@ SCRIPTED: dict[str, Callable[[], list[Policy]]] = {
 
 def has_reference(env_id: str) -> bool:
     """Whether a proxy-optimal reference exists: a tabular model or a scripted best."""
-    reason = getattr(gym.make(env_id).unwrapped, "tabular_reason", lambda: "no model")
-    return env_id in SCRIPTED or reason() is None
+    if env_id in SCRIPTED:
+        return True
+    with gym.make(env_id) as env:
+        return model_reason(env) is None
 
 
 def evaluate(env_id: str, policy: Policy, episodes: int) -> tuple[float, float]:
@@ -290,7 +294,7 @@ def main() -> None:
 
     jobs = []
     for env_id in args.env:
-        budget = args.timesteps or int(load_hyperparameters("ppo", env_id)["n_timesteps"])
+        budget = args.timesteps or tuned_budget("ppo", env_id)
         jobs += [(env_id, seed, budget, args.episodes) for seed in args.seeds]
     with multiprocessing.get_context("forkserver").Pool(args.workers) as pool:
         results = pool.map(train_and_evaluate, jobs, chunksize=1)

@@ -19,15 +19,17 @@ from experiments.goodhart_curves import (
     FRACTIONS,
     QUICK,
     Args,
+    main,
+    plan,
+    unsweepable_reason,
+)
+from experiments.harness import (
     Throughput,
     checkpoint_levels,
     estimate,
     estimate_seconds,
-    main,
-    plan,
     resolve_envs,
     timesteps_config,
-    unsweepable_reason,
 )
 from proxygym.sweeps import results
 from proxygym.sweeps.config import SweepConfig

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.goodhart_curves import timesteps_config
+from experiments.harness import timesteps_config
 from experiments.misspecification_surface import (
     QUICK,
     SHARED_ORACLE_ENVS,
