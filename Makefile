@@ -39,6 +39,8 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check proxygym envs agents tests benchmarks experiments tools docs/tutorial.ipynb
 	$(PY) -m mypy proxygym envs agents experiments benchmarks tools
+	$(PY) tools/lint_imports.py
+	$(PY) -m vulture
 
 clean:
 	rm -rf $(VENV) demo-output site

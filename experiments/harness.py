@@ -235,7 +235,7 @@ def cell_seconds(directories: Iterable[Path]) -> float:
     """
     total = 0.0
     for directory in directories:
-        if (directory / results.MANIFEST).exists():
+        if results.is_sweep(directory):
             frame = results.load(directory)
             if not frame.empty:
                 total += float(frame.groupby("cell")["wall_time"].max().sum())

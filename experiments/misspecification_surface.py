@@ -82,7 +82,7 @@ SURFACE_ENVS: tuple[str, ...] = (
     "proxygym/Pandemic-v0",
 )
 #: Environments whose knob changes only the proxy: dynamics, observations and true
-#: reward are the same at every knob setting (tests/test_misspecification_surface.py
+#: reward are the same at every knob setting (tests/experiments/test_misspecification_surface.py
 #: checks it), so the oracle, trained on the true objective, is the same policy at
 #: every setting. It is trained once, in the sweep at the default setting (or the
 #: lowest setting swept, if the default is not), and shared by the other settings,
@@ -171,7 +171,7 @@ def stored_baselines(directory: Path) -> bool | list[str] | None:
     settings (where another setting trained the shared oracle) still resumes.
     """
     try:
-        stored = results.read_json(directory / results.MANIFEST)["config"]["baselines"]
+        stored = (results.stored_config(directory) or {})["baselines"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return stored if isinstance(stored, (bool, list)) else None
@@ -215,7 +215,7 @@ def shared_oracle(out: Path, env_id: str, values: list[float]) -> pd.DataFrame:
         if value is None:
             continue
         directory = out / sweep_key(env_id, knob, value)
-        if not (directory / results.MANIFEST).exists():
+        if not results.is_sweep(directory):
             continue
         frame = results.load(directory)
         oracle = frame[frame["policy"] == "oracle"]

@@ -199,8 +199,10 @@ def has_reference(env_id: str) -> bool:
     """Whether a proxy-optimal reference exists: a tabular model or a scripted best."""
     if env_id in SCRIPTED:
         return True
-    with gym.make(env_id) as env:
-        return model_reason(env) is None
+    env = gym.make(env_id)
+    reason = model_reason(env)
+    env.close()
+    return reason is None
 
 
 def evaluate(env_id: str, policy: Policy, episodes: int) -> tuple[float, float]:

@@ -250,7 +250,7 @@ class TrafficMergeEnv(ProxyEnv):
       ``V / 20``, Pan et al.'s proxy.
 
     Scripted policies, mean returns over seeds 0-9 at the default ``m = 4``
-    (``tests/test_traffic_merge.py`` checks them seed by seed):
+    (``tests/envs/test_traffic_merge.py`` checks them seed by seed):
 
     - ``blocking_policy`` (full throttle; the cruise control holds the car on
       its leader's bumper, so no gap ever reaches the merge point): proxy

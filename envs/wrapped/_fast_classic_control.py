@@ -11,7 +11,7 @@ results are bit-identical to Gymnasium's. Numpy builds that use their own
 SIMD sine and cosine (AVX-512, numpy#23523) differ from the C library in the
 last bit, so Gymnasium's own chaotic Acrobot trajectories differ between such
 machines and others; there the two agree to about 1e-15 a step.
-``tests/test_fast_classic_control.py`` compares them step by step. Where
+``tests/envs/test_fast_classic_control.py`` compares them step by step. Where
 Gymnasium computes in float32 (Pendulum's torque terms on a float32 action),
 the same numpy float32 operations are kept.
 

@@ -1,7 +1,7 @@
 """TrafficMerge: car-following sanity, the merge rule, the rewards, and the incentive to block.
 
 The contract, ``check_env`` and rendering run through the shared suite
-(``tests/test_contract.py`` over ``tests/conftest.py``'s CONFIGS); this file
+(``tests/envs/test_contract.py`` over ``tests/conftest.py``'s CONFIGS); this file
 checks the simulator itself.
 """
 

@@ -16,7 +16,7 @@ import pytest
 from proxygym.sweeps import results
 from proxygym.sweeps.config import plan_cells
 from proxygym.sweeps.runner import SweepError, run_sweep, run_sweeps
-from tests.sweep_helpers import TINY, comparable, tiny_config, write_toml
+from tests.sweeps.helpers import TINY, comparable, tiny_config, write_toml
 
 
 def quiet(message: str) -> None:

@@ -253,7 +253,7 @@ def test_write_up_summary_matches_the_stored_full_size_results() -> None:
     The write-up (experiments/goodhart_curves.md) is typed by hand from
     docs/results/goodhart_curves/summary.csv; this catches a mistyped or stale row.
     """
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     summary = pd.read_csv(root / "docs/results/goodhart_curves/summary.csv").set_index("env")
     text = (root / "experiments/goodhart_curves.md").read_text()
     section = text.split("## Summary at full size", 1)[1].split("\n\n(", 1)[0]

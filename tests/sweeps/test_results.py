@@ -38,7 +38,7 @@ def test_every_subpackage_is_in_the_distribution() -> None:
 
     from proxygym.sweeps.config import tomllib
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     listed = set(
         tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     )

@@ -13,7 +13,7 @@ import pytest
 from proxygym.cli import main
 from proxygym.sweeps import results
 from proxygym.sweeps.config import ConfigError, SweepConfig, load_config, plan_cells
-from tests.sweep_helpers import TINY, write_toml
+from tests.sweeps.helpers import TINY, write_toml
 
 
 def with_changes(**changes: Any) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def test_ctrl_c_says_what_was_interrupted(
     assert capsys.readouterr().err == message + "\n"
 
 
-EXPERIMENTS = sorted((Path(__file__).parent.parent / "experiments").glob("*.toml"))
+EXPERIMENTS = sorted((Path(__file__).parents[2] / "experiments").glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)

@@ -22,7 +22,7 @@ from proxygym.sweeps.axes import (
 )
 from proxygym.sweeps.config import ConfigError, plan_cells
 from proxygym.sweeps.training import run_cell
-from tests.sweep_helpers import tiny_config
+from tests.sweeps.helpers import tiny_config
 
 
 def cell_records(config, key: str):

@@ -20,7 +20,7 @@ from experiments.harness import (
     write_tables,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_experiment_parser_has_the_shared_options_and_lists_the_examples() -> None:

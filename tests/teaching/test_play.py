@@ -19,7 +19,7 @@ from proxygym.teaching.play import cbreak, key_map, play, terminal_keys, tokeniz
 
 BOAT = "proxygym/BoatRace-v0"
 KEY_LINE = "keys: w/↑/0 up, s/↓/1 down, a/←/2 left, d/→/3 right, q quit"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def live_part(text: str) -> str:

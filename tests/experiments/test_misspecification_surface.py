@@ -45,7 +45,7 @@ from proxygym.planning.tabular import model_of
 from proxygym.reporting.plots_surface import surface_heatmap
 from proxygym.sweeps import results
 from proxygym.wrappers import TrueObjective
-from tests.test_goodhart_curves import write_finished_sweep
+from tests.experiments.test_goodhart_curves import write_finished_sweep
 
 LEVELS = (0, 100, 200)
 #: Per seed: (proxy, true) at each level. Means: proxy 0, 5, 10; true 0, 10, 4.
@@ -407,7 +407,7 @@ def test_write_up_table_matches_the_stored_full_size_surface() -> None:
     docs/results/misspecification_surface/surface.csv; this catches a
     mistyped, stale or missing row (every surface environment must have one).
     """
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     surface = pd.read_csv(root / "docs/results/misspecification_surface/surface.csv")
     final = surface[surface["level"] == surface.groupby("env")["level"].transform("max")]
     text = (root / "experiments/misspecification_surface.md").read_text()

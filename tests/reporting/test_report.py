@@ -13,8 +13,8 @@ from proxygym.reporting.plots import goodhart_curve, per_seed, proxy_vs_true
 from proxygym.reporting.report import verdict, write_report
 from proxygym.sweeps import results
 from proxygym.sweeps.runner import run_sweep
-from tests.sweep_helpers import tiny_config
-from tests.test_metrics import peaked, rising, synthetic
+from tests.analysis.test_metrics import peaked, rising, synthetic
+from tests.sweeps.helpers import tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from proxygym.sweeps.mitigations import (
     positive_int,
 )
 from proxygym.sweeps.runner import run_sweep
-from tests.sweep_helpers import comparable, tiny_config
+from tests.sweeps.helpers import comparable, tiny_config
 
 EARLY_STOPPING = {"check_every": 64, "episodes_per_check": 1, "patience": 1, "max_labels": 10_000}
 

@@ -35,7 +35,7 @@ from proxygym.analysis.detect import (
 from proxygym.cli import main
 from proxygym.sweeps import results
 from proxygym.sweeps.runner import run_sweep
-from tests.sweep_helpers import TINY, tiny_config
+from tests.sweeps.helpers import TINY, tiny_config
 
 ENV = TINY["env"]
 ENV_KWARGS = TINY["env_kwargs"]
