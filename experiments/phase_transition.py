@@ -61,9 +61,8 @@ from proxygym.envs.simulators.traffic_merge import (
 from proxygym.reporting.report import markdown_table, verdict
 from proxygym.reporting.report import write_report as write_sweep_report
 from proxygym.sweeps import results
-from proxygym.sweeps.config import SweepConfig, load_config
+from proxygym.sweeps.config import SweepConfig, load_config, plan_cells
 from proxygym.sweeps.runner import SweepSummary, run_sweep
-from proxygym.sweeps.training import plan_cells
 
 EXPERIMENTS = Path(__file__).resolve().parent
 #: The sweep config of each pressure axis.

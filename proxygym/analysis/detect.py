@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from proxygym.agents import ALGORITHMS
 from proxygym.agents.evaluation import LogitsFn, policy_logits, softmax
+from proxygym.agents.policies import load_agent
 from proxygym.sweeps import results
 from proxygym.threads import one_torch_thread
 
@@ -373,7 +373,6 @@ def score_suspects(
         raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
     directory = Path(directory)
     config = results.load_config(directory)  # imports the config's modules too
-    algorithm = ALGORITHMS[config.algo]
     temperature = float(config.eval_temperature)
     frame = results.load(directory)
     saved = results.saved_models(directory)
@@ -406,14 +405,14 @@ def score_suspects(
         for cell, suspect, split in zip(agent_cells, records, splits, strict=True):
             oracle = _trusted_oracle(suspect, oracles)
             if oracle["cell"] not in trusted_logits:
-                model = algorithm.load(saved[oracle["cell"]], device="cpu")
+                model = load_agent(saved[oracle["cell"]], config.algo)
                 trusted_logits[oracle["cell"]] = policy_logits(model.policy)
             random_true = (
                 float(randoms[suspect["env_kwargs"]]) if suspect["env_kwargs"] in randoms else None
             )
             cutoff = gaming_cutoff(float(oracle["true_return"]), random_true, margin)
             distances = policy_distances(
-                policy_logits(algorithm.load(saved[cell], device="cpu").policy),
+                policy_logits(load_agent(saved[cell], config.algo).policy),
                 trusted_logits[oracle["cell"]],
                 suspect["env"],
                 json.loads(suspect["env_kwargs"]),

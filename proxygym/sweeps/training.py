@@ -36,11 +36,7 @@ from proxygym.agents import ProxyTrueLogger, make_agent, merge_hyperparameters
 from proxygym.agents.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
 from proxygym.planning.tabular import model_of, optimal_returns
 from proxygym.registry import import_modules
-from proxygym.sweeps.config import (  # noqa: F401  (plan_cells: also importable from here)
-    Cell,
-    SweepConfig,
-    plan_cells,
-)
+from proxygym.sweeps.config import Cell, SweepConfig
 from proxygym.sweeps.mitigations import (
     AppliedMitigations,
     TrainingRun,

@@ -10,9 +10,8 @@ them into one image for Markdown reports.
 
 A policy is a callable ``observation -> action``, a saved stable-baselines3
 model (a path to its ``.zip``, as sweeps store in ``models/<cell>.zip``) or
-one of :data:`POLICY_NAMES`: ``random`` (uniform, seeded), ``proxy-optimal``
-and ``true-optimal`` (the exact finite-horizon optima of
-:mod:`proxygym.planning.tabular`, for environments with a tabular model).
+one of ``random``, ``proxy-optimal`` and ``true-optimal``, resolved by
+:func:`proxygym.agents.policies.resolve_policy`.
 
 An episode of ``T`` steps gives exactly ``T + 1`` frames: the frame after
 ``reset()`` and one after each step. The step counter in the text strip makes
@@ -24,37 +23,25 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import math
-import zipfile
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from proxygym.model import exact_model, model_reason
-from proxygym.planning.tabular import (
-    Evaluation,
-    Objective,
-    TabularModel,
-    TabularPolicy,
-    model_of,
-    optimal_returns,
-    solve,
+from proxygym.agents.policies import (
+    POLICY_NAMES,
+    PolicyFn,
+    agent_policy,
+    load_agent,
+    resolve_policy,
 )
 from proxygym.sweeps import results
 
-if TYPE_CHECKING:
-    from stable_baselines3.common.base_class import BaseAlgorithm
-
-#: Policies known by name; anything else given as a string is a path to a saved model.
-POLICY_NAMES: tuple[str, ...] = ("random", "proxy-optimal", "true-optimal")
-#: One observation to one action.
-PolicyFn = Callable[[np.ndarray], Any]
 #: Frames narrower than this are scaled up (by a whole factor) so the text strip fits.
 MIN_FRAME_WIDTH = 240
 #: Text strip: margin around the lines and height of one line of PIL's bitmap font.
@@ -130,129 +117,6 @@ def discrete_actions(env: gym.Env[Any, Any], env_id: str, purpose: str) -> int:
     return int(space.n)
 
 
-# -- exact policies ---------------------------------------------------------------------------
-
-
-def tabular_model_of(env: gym.Env[Any, Any], env_id: str) -> TabularModel:
-    """The environment's exact model, or a ValueError saying why it has none and what to use."""
-    model = exact_model(env)
-    if model is None:
-        raise ValueError(
-            f"{env_id} has no exact solution ({model_reason(env)}); use --policy random or a "
-            "saved model (PATH to a .zip) instead of proxy-optimal / true-optimal"
-        )
-    return model
-
-
-def exact_optima(env: gym.Env[Any, Any]) -> dict[str, Evaluation] | None:
-    """Exact returns of the proxy-optimal and true-optimal policies, or None without a model.
-
-    Keys ``"proxy-optimal"`` and ``"true-optimal"``; each value holds both
-    expected returns (ties between optimal actions split evenly).
-    """
-    model = model_of(env)
-    if model is None:
-        return None
-    return {
-        f"{objective}-optimal": returns for objective, returns in optimal_returns(model).items()
-    }
-
-
-def _state_key(env: gym.Env[Any, Any], index: dict[Hashable, int]) -> int:
-    """Index of the environment's current state in its tabular model."""
-    state = env.unwrapped.state  # type: ignore[attr-defined]
-    if state in index:
-        return index[state]
-    # OptionPicking's model states are what the agent sees (the displayed offers).
-    displayed = getattr(state, "displayed", None)
-    if displayed is not None and displayed in index:
-        return index[displayed]
-    raise ValueError(f"state {state!r} is not in the tabular model of {env.spec}")
-
-
-def exact_policy(env: gym.Env[Any, Any], env_id: str, objective: Objective) -> PolicyFn:
-    """The exact ``objective``-optimal policy acting in ``env`` (reads its state and step).
-
-    Where optimal actions tie, the lowest-numbered one is taken, so a
-    recording is reproducible; any of them is optimal.
-    """
-    model = tabular_model_of(env, env_id)
-    policy: TabularPolicy = solve(model, objective)
-    index = model.index
-
-    def act(observation: np.ndarray) -> int:
-        t = int(env.unwrapped.elapsed_steps)  # type: ignore[attr-defined]
-        return int(np.argmax(policy.action_probabilities(t, _state_key(env, index))))
-
-    return act
-
-
-# -- saved models -----------------------------------------------------------------------------
-
-
-def detect_algo(path: str | Path) -> str:
-    """``"ppo"``, ``"a2c"`` or ``"dqn"``: which algorithm saved the model at ``path``.
-
-    SB3 zips hold the algorithm's settings in their ``data`` member; PPO and
-    A2C share a policy class, so the settings only one of them has decide.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            data = json.loads(archive.read("data"))
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a saved stable-baselines3 model: {error}") from error
-    if "target_update_interval" in data:
-        return "dqn"
-    if "clip_range" in data:
-        return "ppo"
-    if "n_steps" in data:
-        return "a2c"
-    raise ValueError(f"cannot tell which algorithm saved {path}; pass --algo ppo|a2c|dqn")
-
-
-def load_agent(path: str | Path, algo: str | None = None) -> BaseAlgorithm:
-    """Load a saved SB3 model (``algo`` detected from the zip when None) on the CPU."""
-    from proxygym.agents import ALGORITHMS  # torch and SB3 load only when a model is played
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"policy {str(path)!r} is neither one of {list(POLICY_NAMES)} nor a saved model file"
-        )
-    name = (algo or detect_algo(path)).lower()
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose one of {sorted(ALGORITHMS)}")
-    return ALGORITHMS[name].load(path, device="cpu")
-
-
-def agent_policy(model: BaseAlgorithm) -> PolicyFn:
-    """The greedy action of a trained agent (what sweeps evaluate at temperature 0)."""
-
-    def act(observation: np.ndarray) -> Any:
-        action, _ = model.predict(observation, deterministic=True)
-        return action.item() if np.ndim(action) == 0 else action
-
-    return act
-
-
-def resolve_policy(
-    policy: str | Path | PolicyFn,
-    env: gym.Env[Any, Any],
-    env_id: str,
-    seed: int,
-    algo: str | None = None,
-) -> PolicyFn:
-    """Turn a policy name, a model path or a callable into ``observation -> action`` for ``env``."""
-    if callable(policy):
-        return policy
-    if policy == "random":
-        env.action_space.seed(seed)
-        return lambda observation: env.action_space.sample()
-    if policy in ("proxy-optimal", "true-optimal"):
-        return exact_policy(env, env_id, "proxy" if policy == "proxy-optimal" else "true")
-    return agent_policy(load_agent(policy, algo))
-
-
 # -- recording --------------------------------------------------------------------------------
 
 
@@ -306,7 +170,7 @@ def record_episode(
 
     Args:
         policy: a callable ``observation -> action``, a path to a saved SB3
-            model, or one of :data:`POLICY_NAMES`.
+            model, or one of :data:`~proxygym.agents.policies.POLICY_NAMES`.
         algo: the algorithm of a saved model (detected from the zip when None).
         label: text put before the step counter (e.g. ``"episode 2, "``).
     """

@@ -34,8 +34,9 @@ from typing import Any, TextIO
 import gymnasium as gym
 import numpy as np
 
+from proxygym.agents.policies import exact_optima
 from proxygym.planning.tabular import Evaluation
-from proxygym.teaching.animation import discrete_actions, exact_optima, make_env
+from proxygym.teaching.animation import discrete_actions, make_env
 
 QUIT_KEYS = frozenset({"q", "Q"})
 #: Escape sequences of the arrow keys (normal and application cursor mode).

@@ -32,8 +32,7 @@ from experiments.harness import (
     timesteps_config,
 )
 from proxygym.sweeps import results
-from proxygym.sweeps.config import SweepConfig
-from proxygym.sweeps.training import plan_cells
+from proxygym.sweeps.config import SweepConfig, plan_cells
 
 #: (proxy, true) return of an evaluated policy.
 Returns = tuple[float, float]

@@ -23,7 +23,7 @@ from experiments.phase_transition import (
 )
 from proxygym.analysis.metrics import goodhart_metrics
 from proxygym.sweeps import results
-from proxygym.sweeps.training import plan_cells
+from proxygym.sweeps.config import plan_cells
 
 #: The blocking policy keeps the ramp car (1 of 11 cars, -1/11 per step standing) out for all
 #: 100 steps while the main road flows: true return -100/11.

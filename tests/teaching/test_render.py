@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from proxygym.agents import make_agent
+from proxygym.agents.policies import detect_algo
 from proxygym.cli import main
 from proxygym.teaching.animation import (
     MIN_FRAME_WIDTH,
     contact_sheet,
-    detect_algo,
     record_episode,
     record_episodes,
     save_gif,
