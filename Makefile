@@ -2,45 +2,87 @@
 #   make demo   - Goodhart's law in about a minute (the main job)
 #   make test   - the test suite
 # Both create or reuse .venv and install what they need: the CPU build of torch
-# first (so pip does not pull several GB of CUDA packages), then proxygym.
+# first (so pip does not pull several GB of CUDA packages), then proxygym with
+# only the extras the command needs (the demo: `agents`; the tests: `dev,ray`).
 
 PYTHON ?= python3
 VENV ?= .venv
-# The torch requirement, and extra pip arguments for it (for example an index
-# serving CPU-only wheels on machines where plain `torch` would be a CUDA build).
+# The torch requirement, and extra pip arguments for it: on machines where the
+# pinned version would be a CUDA build, point pip at an index of CPU-only wheels
+# (TORCH_PIP_ARGS="--index-url <CPU wheel index>").
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.proxygym-installed
+DEMO_STAMP := $(VENV)/.proxygym-demo
+TEST_STAMP := $(VENV)/.proxygym-dev
 
-.PHONY: demo test bench docs lint clean
+# `make test` also checks two other installs, each in a venv of its own:
+# the lowest versions pyproject.toml allows (a smoke subset of the tests), and
+# the light base install without torch, stable-baselines3, pandas or matplotlib.
+LOWEST := .venv-lowest
+LIGHT := .venv-light
+LOWEST_TESTS := tests/envs/test_contract.py tests/envs/test_boat_race.py \
+	tests/planning/test_tabular.py tests/agents/test_agents.py tests/sweeps/test_config.py \
+	tests/sweeps/test_runner.py tests/analysis/test_metrics.py tests/reporting \
+	tests/teaching/test_render.py tests/test_rendering.py
 
-$(STAMP): pyproject.toml Makefile
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+.PHONY: demo test test-suite test-lowest test-light bench docs lint clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[dev,ray]"
+
+$(DEMO_STAMP): pyproject.toml Makefile | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[agents]"
 	touch $@
 
-demo: $(STAMP)
+$(TEST_STAMP): pyproject.toml Makefile | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[dev,ray]"
+	touch $@ $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) -m proxygym.teaching.demo
 
-test: $(STAMP)
+test: test-suite test-lowest test-light
+
+test-suite: $(TEST_STAMP)
 	$(PY) -m pytest -m "slow or not slow"
 
-bench: $(STAMP)
+$(LOWEST)/.installed: pyproject.toml Makefile tests/constraints-lowest.txt
+	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LOWEST)/bin/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
+	$(LOWEST)/bin/python -m pip install --quiet -c tests/constraints-lowest.txt \
+		-e ".[agents]" "pytest>=8" "hypothesis>=6"
+	touch $@
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python tools/check_versions.py tests/constraints-lowest.txt
+	$(LOWEST)/bin/python -m pytest -m "not slow" -p no:cacheprovider $(LOWEST_TESTS)
+
+$(LIGHT)/.installed: pyproject.toml Makefile
+	test -x $(LIGHT)/bin/python || $(PYTHON) -m venv $(LIGHT)
+	$(LIGHT)/bin/python -m pip install --quiet --upgrade pip
+	$(LIGHT)/bin/python -m pip install --quiet -e . "pytest>=8"
+	touch $@
+
+test-light: $(LIGHT)/.installed
+	$(LIGHT)/bin/python -m pytest -p no:cacheprovider tests/test_light_install.py
+
+bench: $(TEST_STAMP)
 	$(PY) benchmarks/env_speed.py
 
 # The API reference (mkdocs + mkdocstrings) into site/; needs no network.
-docs: $(STAMP)
+docs: $(TEST_STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(PY) -m ruff check proxygym envs agents tests benchmarks experiments tools docs/tutorial.ipynb
 	$(PY) -m mypy proxygym envs agents experiments benchmarks tools
 	$(PY) tools/lint_imports.py
 	$(PY) -m vulture
 
 clean:
-	rm -rf $(VENV) demo-output site
+	rm -rf $(VENV) $(LOWEST) $(LIGHT) demo-output site

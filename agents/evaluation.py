@@ -8,10 +8,15 @@ replotted against KL. The evaluated policy acts greedily at temperature 0
 (SB3's ``deterministic=True``) and samples from ``softmax(logits /
 temperature)`` otherwise; the initial policy's distribution is its own
 (temperature 1).
+
+:func:`evaluate_proxy_and_true` is the twin of stable-baselines3's
+``evaluate_policy`` for any model with SB3's ``predict`` on any environment
+or VecEnv: it reports both returns, read from the contract's episode sums.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,9 +24,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import PolicyPredictor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy
 
-from proxygym.core import LogitsFn
+from proxygym.core import EPISODE_KEYS, LogitsFn
 
 
 @dataclass(frozen=True)
@@ -127,4 +134,112 @@ def evaluate_policy(
         true_return_std=float(np.std(true_returns)),
         episodes=episodes,
         kl_from_init=kl_total / kl_states if initial_logits is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class ProxyTrueEvaluation:
+    """Both returns of :func:`evaluate_proxy_and_true`'s episodes, and their means and spreads.
+
+    Unpacks, like SB3's ``evaluate_policy`` result, to the four summary numbers:
+    ``mean_proxy, std_proxy, mean_true, std_true = evaluate_proxy_and_true(...)``.
+
+    Attributes:
+        proxy_returns, true_returns, episode_lengths: per episode, in the order
+            the episodes ended.
+    """
+
+    mean_proxy_return: float
+    std_proxy_return: float
+    mean_true_return: float
+    std_true_return: float
+    proxy_returns: tuple[float, ...]
+    true_returns: tuple[float, ...]
+    episode_lengths: tuple[int, ...]
+
+    def __iter__(self) -> Iterator[float]:
+        """The four summary numbers: mean and std of the proxy return, then of the true return."""
+        yield self.mean_proxy_return
+        yield self.std_proxy_return
+        yield self.mean_true_return
+        yield self.std_true_return
+
+
+def evaluate_proxy_and_true(
+    model: PolicyPredictor,
+    env: gym.Env | VecEnv,
+    n_eval_episodes: int = 10,
+    deterministic: bool = True,
+) -> ProxyTrueEvaluation:
+    """Play ``n_eval_episodes`` episodes with ``model``; report the proxy and the true returns.
+
+    The twin of ``stable_baselines3.common.evaluation.evaluate_policy(model,
+    env, n_eval_episodes, deterministic)``, and run the same way: ``model`` is
+    anything with SB3's ``predict(observation, state, episode_start,
+    deterministic)`` (an algorithm, a policy or a scripted stand-in); ``env``
+    a VecEnv or a single environment (put in a ``DummyVecEnv``), reset once at
+    the start; a VecEnv's episodes are divided evenly among its environments
+    (SB3's unbiased division). Each episode's returns are the
+    ``info["episode_proxy_return"]`` and ``info["episode_true_return"]`` of
+    the step that ended it, so wrappers that scale the reward (``VecNormalize``)
+    or replace it (``TrueObjective``) do not change them, and no ``Monitor``
+    is needed.
+
+    Raises:
+        ValueError: when ``n_eval_episodes`` < 1.
+        KeyError: when the step ending an episode has no episode sums in its
+            ``info`` (the environment does not follow the proxygym contract).
+    """
+    if (
+        isinstance(n_eval_episodes, bool)
+        or not isinstance(n_eval_episodes, (int, np.integer))
+        or n_eval_episodes < 1
+    ):
+        raise ValueError(f"n_eval_episodes must be an integer >= 1, got {n_eval_episodes!r}")
+    vec_env: VecEnv = env if isinstance(env, VecEnv) else DummyVecEnv([lambda: env])
+    n_envs = vec_env.num_envs
+    counts = np.zeros(n_envs, dtype=int)
+    targets = np.array([(n_eval_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
+    lengths = np.zeros(n_envs, dtype=int)
+    proxy_returns: list[float] = []
+    true_returns: list[float] = []
+    episode_lengths: list[int] = []
+    observations = vec_env.reset()
+    states = None
+    episode_starts = np.ones(n_envs, dtype=bool)
+    while (counts < targets).any():
+        actions, states = model.predict(
+            observations,  # type: ignore[arg-type]
+            state=states,
+            episode_start=episode_starts,
+            deterministic=deterministic,
+        )
+        observations, _, dones, infos = vec_env.step(actions)
+        lengths += 1
+        for i in range(n_envs):
+            episode_starts[i] = dones[i]
+            if not dones[i]:
+                continue
+            if counts[i] < targets[i]:
+                info = infos[i]
+                missing = [key for key in EPISODE_KEYS if key not in info]
+                if missing:
+                    raise KeyError(
+                        f"the step that ended an episode has no {missing} in its info "
+                        f"(info keys: {sorted(info)}); the environment does not follow the "
+                        "proxygym contract"
+                    )
+                proxy_returns.append(float(info["episode_proxy_return"]))
+                true_returns.append(float(info["episode_true_return"]))
+                episode_lengths.append(int(lengths[i]))
+                counts[i] += 1
+            lengths[i] = 0
+    return ProxyTrueEvaluation(
+        mean_proxy_return=float(np.mean(proxy_returns)),
+        std_proxy_return=float(np.std(proxy_returns)),
+        mean_true_return=float(np.mean(true_returns)),
+        std_true_return=float(np.std(true_returns)),
+        proxy_returns=tuple(proxy_returns),
+        true_returns=tuple(true_returns),
+        episode_lengths=tuple(episode_lengths),
     )

@@ -115,8 +115,9 @@ def make_agent(
         seed: seeds the algorithm and the environments.
         env_kwargs: constructor kwargs of the environment.
         oracle: train on the true objective instead of the proxy.
-        **overrides: replace hyperparameters (``n_envs``, any algorithm
-            argument; ``policy_kwargs`` entries are merged).
+        **overrides: replace hyperparameters (``n_envs``, any argument of the
+            SB3 constructor, including ``verbose`` (default 0) and ``device``
+            (default ``"cpu"``); ``policy_kwargs`` entries are merged).
 
     The tuned training budget is :func:`~proxygym.agents.hyperparameters.tuned_budget`;
     the caller passes it (or its own) to ``learn``.
@@ -131,7 +132,9 @@ def make_agent(
     settings = resolve_schedules(settings)
     env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)
     env = normalize_rewards(env, normalize, settings.get("gamma", 0.99))
+    # Quiet, on the CPU, unless an override says otherwise (``verbose``, ``device``).
+    arguments = {"seed": seed, "device": "cpu", "verbose": 0, **settings}
     try:
-        return ALGORITHMS[name](policy, env, seed=seed, device="cpu", verbose=0, **settings)
+        return ALGORITHMS[name](policy, env, **arguments)
     except TypeError as error:
         raise TypeError(f"bad hyperparameter for {name.upper()} on {env_id}: {error}") from error

@@ -11,6 +11,7 @@ separates the two. The SB3 classes behind :data:`ALGORITHM_NAMES` are in
 from __future__ import annotations
 
 import copy
+import difflib
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,86 @@ BUDGET_KEY = "n_timesteps"
 #: the parallel environments, the budget, and reward normalisation
 #: (:func:`proxygym.agents.factory.normalize_rewards`).
 SETUP_KEYS: tuple[str, ...] = ("n_envs", BUDGET_KEY, "normalize_reward")
+#: Arguments of the SB3 constructors that :func:`~proxygym.agents.factory.make_agent`
+#: sets itself (the environment and the seed): never hyperparameters.
+RESERVED_ARGUMENTS: tuple[str, ...] = ("env", "seed", "_init_setup_model")
+#: The keyword arguments of each algorithm's SB3 constructor, less :data:`RESERVED_ARGUMENTS`,
+#: kept as data so that checking a table's names needs neither torch nor stable-baselines3
+#: (``tests/sweeps/test_config_hyperparameters.py`` compares them with ``inspect.signature``).
+ALGORITHM_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "ppo": (
+        "policy",
+        "learning_rate",
+        "n_steps",
+        "batch_size",
+        "n_epochs",
+        "gamma",
+        "gae_lambda",
+        "clip_range",
+        "clip_range_vf",
+        "normalize_advantage",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "use_sde",
+        "sde_sample_freq",
+        "rollout_buffer_class",
+        "rollout_buffer_kwargs",
+        "target_kl",
+        "stats_window_size",
+        "tensorboard_log",
+        "policy_kwargs",
+        "verbose",
+        "device",
+    ),
+    "a2c": (
+        "policy",
+        "learning_rate",
+        "n_steps",
+        "gamma",
+        "gae_lambda",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "rms_prop_eps",
+        "use_rms_prop",
+        "use_sde",
+        "sde_sample_freq",
+        "rollout_buffer_class",
+        "rollout_buffer_kwargs",
+        "normalize_advantage",
+        "stats_window_size",
+        "tensorboard_log",
+        "policy_kwargs",
+        "verbose",
+        "device",
+    ),
+    "dqn": (
+        "policy",
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "replay_buffer_class",
+        "replay_buffer_kwargs",
+        "optimize_memory_usage",
+        "n_steps",
+        "target_update_interval",
+        "exploration_fraction",
+        "exploration_initial_eps",
+        "exploration_final_eps",
+        "max_grad_norm",
+        "stats_window_size",
+        "tensorboard_log",
+        "policy_kwargs",
+        "verbose",
+        "device",
+    ),
+}
 
 
 def check_algo(algo: str) -> str:
@@ -37,6 +118,27 @@ def check_algo(algo: str) -> str:
     if name not in ALGORITHM_NAMES:
         raise ValueError(f"unknown algorithm {algo!r}; choose one of {sorted(ALGORITHM_NAMES)}")
     return name
+
+
+def hyperparameter_names(algo: str) -> tuple[str, ...]:
+    """Every key a hyperparameter table of ``algo`` may hold: its arguments and the setup keys."""
+    return ALGORITHM_ARGUMENTS[check_algo(algo)] + SETUP_KEYS
+
+
+def unknown_hyperparameter(algo: str, key: str) -> str | None:
+    """None if ``key`` may be set for ``algo``, else a one-line problem suggesting the nearest name.
+
+    E.g. ``"is not a hyperparameter of PPO; did you mean 'learning_rate'?"`` for ``learning_rte``.
+    """
+    name = check_algo(algo)
+    if key in RESERVED_ARGUMENTS:
+        return f"is set by proxygym itself, not as a hyperparameter of {name.upper()}"
+    names = hyperparameter_names(name)
+    if key in names:
+        return None
+    close = difflib.get_close_matches(str(key), names, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of {sorted(names)}"
+    return f"is not a hyperparameter of {name.upper()}; {hint}"
 
 
 def load_hyperparameters(algo: str, env_id: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Every tool that plays a policy it was handed by name (``proxygym render``,
 ``proxygym play``'s exact returns, the detector, the experiments' recordings)
 resolves it here, once: ``random`` is uniform and seeded; ``proxy-optimal``
 and ``true-optimal`` are the exact finite-horizon optima of
-:mod:`proxygym.planning.tabular`, for environments with an exact model; any
+:mod:`proxygym.planning.tabular`, for environments with an exact model
+(sampling among tied optimal actions as the solved policy does, seeded by
+the episode's seed, so their average returns are the exact ones); any
 other string is the path of a saved stable-baselines3 model, whatever
 trained it. A policy is a callable ``observation -> action``.
 
@@ -82,19 +84,28 @@ def _state_key(env: gym.Env[Any, Any], index: dict[Hashable, int]) -> int:
     raise ValueError(f"state {state!r} is not in the tabular model of {env.spec}")
 
 
-def exact_policy(env: gym.Env[Any, Any], env_id: str, objective: Objective) -> PolicyFn:
+def exact_policy(
+    env: gym.Env[Any, Any], env_id: str, objective: Objective, seed: int = 0
+) -> PolicyFn:
     """The exact ``objective``-optimal policy acting in ``env`` (reads its state and step).
 
-    Where optimal actions tie, the lowest-numbered one is taken, so a
-    recording is reproducible; any of them is optimal.
+    It is the policy :func:`proxygym.planning.tabular.solve` defines: where
+    optimal actions tie, it samples among them with the solved policy's
+    probabilities (evenly), from a generator seeded with ``seed`` (the
+    episode's reset seed), so a recording is reproducible and the mean
+    returns over many episodes are the exact ones :func:`exact_optima`
+    reports (and ``proxygym play`` shows). On BoatRace the proxy-optimal
+    policy thus flips coins between lapping and shuttling (true return about
+    49 on average), rather than always shuttling.
     """
     model = tabular_model_of(env, env_id)
     policy: TabularPolicy = solve(model, objective)
     index = model.index
+    rng = np.random.default_rng(seed)
 
     def act(observation: np.ndarray) -> int:
         t = int(env.unwrapped.elapsed_steps)  # type: ignore[attr-defined]
-        return int(np.argmax(policy.action_probabilities(t, _state_key(env, index))))
+        return policy.act(t, _state_key(env, index), rng)
 
     return act
 
@@ -161,5 +172,6 @@ def resolve_policy(
         env.action_space.seed(seed)
         return lambda observation: env.action_space.sample()
     if policy in ("proxy-optimal", "true-optimal"):
-        return exact_policy(env, env_id, "proxy" if policy == "proxy-optimal" else "true")
+        objective: Objective = "proxy" if policy == "proxy-optimal" else "true"
+        return exact_policy(env, env_id, objective, seed)
     return agent_policy(load_agent(policy, algo))

@@ -3,19 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import sys
 import textwrap
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gymnasium as gym
 
+import proxygym
 from proxygym.sweeps.config import ConfigError, load_config
 from proxygym.sweeps.runner import BACKENDS, SweepError, run_sweep
 
+#: What the `agents` extra installs: commands that train, load or plot need these.
+AGENTS_EXTRA = ("torch", "stable_baselines3", "pandas", "matplotlib")
+
+
+def _missing_extra(error: ModuleNotFoundError, command: str) -> str | None:
+    """The one-line message for a command run without the `agents` extra, else None."""
+    name = (error.name or "").split(".")[0]
+    if name not in AGENTS_EXTRA:
+        return None
+    return (
+        f"proxygym {command} needs the agents extra ({name} is not installed): "
+        "pip install -e '.[agents]' in a proxygym checkout"
+    )
+
+
+def _require_agents_extra() -> None:
+    """Fail before any work when the `agents` extra is not installed."""
+    for name in AGENTS_EXTRA:
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
 
 def _sweep(args: argparse.Namespace) -> int:
+    _require_agents_extra()
+    if args.ray_address is not None and args.backend != "ray":
+        raise ValueError(
+            f"--ray-address {args.ray_address!r} needs --backend ray "
+            f"(the {args.backend} backend runs no Ray)"
+        )
     config = load_config(args.file)
     out = args.out if args.out is not None else Path("runs") / config.name
     print(
@@ -67,6 +98,100 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(args: argparse.Namespace) -> int:
+    for record in proxygym.list_envs():
+        print(record.id)
+        print(f"  proxy:            {record.proxy}")
+        print(f"  true objective:   {record.true_objective}")
+        print(f"  Goodhart variant: {record.goodhart_variant}")
+        print(f"  knobs:            {', '.join(record.knobs) if record.knobs else '(none)'}")
+    return 0
+
+
+#: Two-sided 95 % quantiles of Student's t with 1 to 30 degrees of freedom.
+_T95 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t95(dof: int) -> float:
+    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (to 3 decimals)."""
+    if dof < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {dof}")
+    if dof <= len(_T95):
+        return _T95[dof - 1]
+    z = 1.959964  # Cornish-Fisher expansion around the normal quantile
+    return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+
+
+def mean_interval(mean: float, std: float, n: int) -> tuple[float, float]:
+    """95 % t interval of a mean over ``n`` samples whose population (ddof 0) spread is ``std``."""
+    if n < 2:
+        return mean, mean
+    half = t95(n - 1) * std * math.sqrt(n / (n - 1)) / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from proxygym.agents.evaluation import evaluate_policy, policy_logits
+    from proxygym.agents.policies import detect_algo, load_agent
+
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    if not args.model.is_file():
+        raise FileNotFoundError(f"no saved model at {args.model}")
+    env_kwargs = parse_env_kwargs(args.kwargs)
+    try:  # fails early, naming the id or the kwarg
+        env = gym.make(args.env_id, **env_kwargs)
+    except TypeError as error:
+        raise ValueError(f"--kwargs {env_kwargs} not accepted by {args.env_id}: {error}") from None
+    algo = (args.algo or detect_algo(args.model)).lower()
+    model = load_agent(args.model, algo)
+    if model.observation_space.shape != env.observation_space.shape:
+        raise ValueError(
+            f"{args.model} was trained on observations of shape "
+            f"{model.observation_space.shape}, but {args.env_id} gives "
+            f"{env.observation_space.shape}"
+        )
+    if model.action_space != env.action_space:
+        raise ValueError(
+            f"{args.model} acts in {model.action_space}, but {args.env_id} takes {env.action_space}"
+        )
+    env.close()
+    # A sweep's default: the trained policy as it is, greedy for DQN.
+    temperature = (
+        args.temperature if args.temperature is not None else (0.0 if algo == "dqn" else 1.0)
+    )
+    result = evaluate_policy(
+        policy_logits(model.policy),
+        args.env_id,
+        env_kwargs,
+        episodes=args.episodes,
+        seed=args.seed,
+        temperature=temperature,
+    )
+    episodes = (
+        f"{result.episodes} episodes, seeds {args.seed}..{args.seed + result.episodes - 1}"
+        if result.episodes > 1
+        else f"1 episode, seed {args.seed}"
+    )
+    print(
+        f"{args.model} ({algo.upper()}) on {args.env_id}: {episodes}, temperature {temperature:g}"
+    )
+    for label, mean, std in (
+        ("proxy return", result.proxy_return, result.proxy_return_std),
+        ("true return ", result.true_return, result.true_return_std),
+    ):
+        if result.episodes < 2:
+            print(f"{label}: {mean:.4g} (one episode: no interval)")
+        else:
+            low, high = mean_interval(mean, std, result.episodes)
+            print(f"{label}: {mean:.4g}, 95% interval [{low:.4g}, {high:.4g}]")
+    return 0
+
+
 def parse_env_kwargs(items: list[str] | None) -> dict[str, Any]:
     """Environment kwargs from ``--kwargs``: one JSON object, or ``key=value`` items whose
     values are read as JSON where they parse (``3``, ``true``, ``null``) and as text otherwise."""
@@ -96,7 +221,13 @@ def _play(args: argparse.Namespace) -> int:
     from proxygym.teaching.play import play_terminal
 
     try:
-        played = play_terminal(args.env_id, args.seed, args.episodes, parse_env_kwargs(args.kwargs))
+        played = play_terminal(
+            args.env_id,
+            args.seed,
+            args.episodes,
+            parse_env_kwargs(args.kwargs),
+            max_steps=args.max_steps,
+        )
     except KeyboardInterrupt:
         print("\nproxygym play: interrupted", file=sys.stderr)
         return 130
@@ -106,10 +237,16 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from proxygym.teaching.animation import contact_sheet, record_episodes, save_gif, save_png
+    from proxygym.teaching.animation import SUPPORTED_OUTPUTS, record_episodes, save_episodes
 
     if args.fps <= 0:
         raise ValueError(f"--fps must be positive, got {args.fps}")
+    for option, path in (("--out", args.out), ("--sheet", args.sheet)):
+        if path is not None and path.suffix.lower() not in SUPPORTED_OUTPUTS:
+            raise ValueError(
+                f"{option} {str(path)!r}: the extension decides the format; "
+                f"use one of {', '.join(SUPPORTED_OUTPUTS)}"
+            )
     recorded = record_episodes(
         args.env_id,
         args.policy,
@@ -118,18 +255,30 @@ def _render(args: argparse.Namespace) -> int:
         env_kwargs=parse_env_kwargs(args.kwargs),
         algo=args.algo,
     )
-    frames = [frame for episode in recorded for frame in episode.frames]
-    save_gif(frames, args.out, args.fps)
-    print(f"{args.out}: {len(frames)} frames at {args.fps:g} fps")
+    frames = sum(len(episode.frames) for episode in recorded)
+    save_episodes(args.out, recorded, args.fps)
+    print(f"{args.out}: {frames} frames at {args.fps:g} fps")
     for number, episode in enumerate(recorded, start=1):
         print(
             f"episode {number} (seed {episode.seed}): {episode.steps} steps, "
             f"proxy return {episode.proxy_return:.4g}, true return {episode.true_return:.4g}"
         )
     if args.sheet is not None:
-        save_png(contact_sheet(frames), args.sheet)
+        save_episodes(args.sheet, recorded, args.fps)
         print(f"contact sheet: {args.sheet}")
     return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, ``proxygym: error: ...``, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f"; see '{self.prog} --help'"
+        self.exit(2, f"proxygym: error: {_one_line(message)}{hint}\n")
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -149,7 +298,7 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="proxygym",
         description="A testbed for proxy gaming (Goodhart's law) in reinforcement learning. "
         "Run 'proxygym COMMAND --help' for the options of a command.",
@@ -157,9 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
             "example: proxygym sweep experiments/boat_race_timesteps.toml --workers 2 --progress\n"
             "         proxygym report runs/boat_race_timesteps\n"
             "         proxygym play proxygym/BoatRace-v0\n"
-            "         proxygym render proxygym/BoatRace-v0 --policy proxy-optimal --out boat.gif"
+            "         proxygym render proxygym/BoatRace-v0 --policy proxy-optimal --out boat.gif\n"
+            "         proxygym list"
         ),
         formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {proxygym.__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show the full traceback instead of one line",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sweep = commands.add_parser(
@@ -190,12 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=BACKENDS,
         default="local",
-        help="local process pool, or Ray (pip install 'proxygym[ray]') (default: local)",
+        help="local process pool, or Ray (the ray extra: pip install -e '.[ray]') (default: local)",
     )
     sweep.add_argument(
         "--ray-address",
         default=None,
-        help="address of an existing Ray cluster (default: start a local Ray instance)",
+        help="address of an existing Ray cluster, with --backend ray "
+        "(default: start a local Ray instance)",
     )
     sweep.add_argument("--progress", action="store_true", help="show progress bars")
     sweep.set_defaults(run=_sweep)
@@ -261,7 +418,68 @@ def build_parser() -> argparse.ArgumentParser:
     detect.set_defaults(run=_detect)
     _add_play(commands)
     _add_render(commands)
+    _add_list(commands)
+    _add_eval(commands)
+    for command in commands.choices.values():
+        # --debug is accepted after the command too; SUPPRESS keeps the global one's value.
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
+
+
+def _add_list(commands: Any) -> None:
+    listing = commands.add_parser(
+        "list",
+        help="list every environment with its proxy, true objective and knobs",
+        description="Every registered proxygym environment id with its proxy reward, its "
+        "true objective, its Goodhart variant (regressional, extremal, causal or "
+        "adversarial) and its knobs: the constructor kwargs that set how far the proxy "
+        "is from the true objective (give them with --kwargs to play, render or eval).",
+        epilog="example: proxygym list",
+        formatter_class=_Formatter,
+    )
+    listing.set_defaults(run=_list)
+
+
+def _add_eval(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "eval",
+        help="evaluate a saved model on both objectives",
+        description="Play N seeded episodes of ENV_ID (reset seeds S, S+1, ...) with a saved "
+        "stable-baselines3 model (a sweep's models/<cell>.zip; PPO, A2C or DQN is detected "
+        "from the file, or give --algo) and print the mean proxy and true returns, each "
+        "with a 95% t interval over the episodes.",
+        epilog=(
+            "example: proxygym eval runs/boat_race_timesteps/models/agent-seed0.zip "
+            "proxygym/BoatRace-v0 --episodes 20"
+        ),
+        formatter_class=_Formatter,
+    )
+    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a saved model's .zip")
+    evaluate.add_argument("env_id", metavar="ENV_ID", help="e.g. proxygym/BoatRace-v0")
+    evaluate.add_argument(
+        "--episodes", type=int, default=20, metavar="N", help="episodes to play (default: 20)"
+    )
+    evaluate.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="reset seed of episode 1 (default: 0)"
+    )
+    evaluate.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        metavar="T",
+        help="softmax temperature of the actions: 0 acts greedily (default: 1, and 0 for DQN, "
+        "as sweeps evaluate)",
+    )
+    evaluate.add_argument(
+        "--algo",
+        choices=("ppo", "a2c", "dqn"),
+        default=None,
+        help="algorithm of the model (default: detected from the file)",
+    )
+    _add_kwargs(evaluate)
+    evaluate.set_defaults(run=_eval)
 
 
 def _add_kwargs(parser: argparse.ArgumentParser) -> None:
@@ -297,6 +515,14 @@ def _add_play(commands: Any) -> None:
     play.add_argument(
         "--episodes", type=int, default=1, metavar="K", help="episodes to play (default: 1)"
     )
+    play.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="end each episode after N steps, e.g. a shorter classroom episode "
+        "(default: the environment's own limit)",
+    )
     _add_kwargs(play)
     play.set_defaults(run=_play)
 
@@ -326,7 +552,13 @@ def _add_render(commands: Any) -> None:
         metavar="random|proxy-optimal|true-optimal|PATH",
         help="who plays: a named policy or a saved model's .zip",
     )
-    render.add_argument("--out", type=Path, required=True, metavar="FILE.gif", help="GIF to write")
+    render.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE.gif|FILE.png",
+        help="what to write: .gif an animation of every frame, .png a contact sheet",
+    )
     render.add_argument("--seed", type=int, default=0, help="reset seed of episode 1 (default: 0)")
     render.add_argument(
         "--episodes", type=int, default=1, metavar="K", help="episodes to record (default: 1)"
@@ -345,10 +577,20 @@ def _add_render(commands: Any) -> None:
         type=Path,
         default=None,
         metavar="FILE.png",
-        help="also write a contact sheet of 8 evenly spaced frames as PNG",
+        help="also write a contact sheet of 8 evenly spaced frames, with the board's legend",
     )
     _add_kwargs(render)
     render.set_defaults(run=_render)
+
+
+#: Errors that say what the user got wrong: their message alone is the error line.
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError,
+    SweepError,
+    FileNotFoundError,
+    ValueError,
+    gym.error.Error,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,9 +598,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (ConfigError, SweepError, FileNotFoundError, ValueError, gym.error.Error) as error:
-        print(f"proxygym: error: {error}", file=sys.stderr)
+    except KNOWN_ERRORS as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"proxygym: error: {_one_line(str(error))}", file=sys.stderr)
         return 2
+    except Exception as error:  # anything else: still one line, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        missing = (
+            _missing_extra(error, args.command) if isinstance(error, ModuleNotFoundError) else None
+        )
+        if missing is not None:
+            print(f"proxygym: error: {missing}", file=sys.stderr)
+            return 2
+        message = _one_line(f"{type(error).__name__}: {error}").removesuffix(":")
+        hint = "" if args.debug else " (--debug shows the traceback)"
+        print(f"proxygym: error: {message}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         resumable = "; finished cells are saved, run the same command to resume"
         print(

@@ -10,7 +10,12 @@ reports the *hidden true objective* beside it, the same way, on every step:
 - ``info["episode_proxy_return"]`` and ``info["episode_true_return"]`` hold the
   running sums of the current episode, so on the step that ends it (for any
   reason, including truncation by an outer ``TimeLimit``) they hold that
-  episode's returns and ``Monitor(info_keywords=...)`` can log them.
+  episode's returns and ``Monitor(info_keywords=...)`` can log them;
+- ``reset()`` returns the same four keys, all 0.0 (:func:`reset_info`), so
+  clients that record or stack the infos of reset steps too (Gymnasium's
+  vector environments, Minari's ``record_infos``) find them on every step;
+- stepping before ``reset()`` or after the episode ended raises
+  :class:`gymnasium.error.ResetNeeded`.
 
 :class:`ProxyEnv` implements this bookkeeping once; a concrete environment only
 implements :meth:`ProxyEnv._reset_state` and :meth:`ProxyEnv._advance`.
@@ -43,6 +48,14 @@ INFO_KEYS: tuple[str, ...] = (
 )
 #: The episode sums among them: what ``Monitor(info_keywords=...)`` logs per episode.
 EPISODE_KEYS: tuple[str, ...] = INFO_KEYS[2:]
+
+
+def reset_info() -> dict[str, Any]:
+    """The contract's ``info`` on ``reset()``: every :data:`INFO_KEYS` key, each 0.0.
+
+    Nothing has been paid yet, so both rewards and both episode sums are 0.
+    """
+    return dict.fromkeys(INFO_KEYS, 0.0)
 
 
 @dataclass(frozen=True)
@@ -139,7 +152,7 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
         self.episode_proxy_return = 0.0
         self.episode_true_return = 0.0
         self._needs_reset = False
-        return self._reset_state(options), {}
+        return self._reset_state(options), reset_info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:

@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.spaces import Discrete
 
-from proxygym.core import check_knob
+from proxygym.core import check_knob, reset_info
 
 #: Mixed into the noise generator's seed, so the noise stream differs from the environment's.
 _NOISE_STREAM = 0x9E3779B9
@@ -222,8 +222,13 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ``step()`` returns the proxy as the reward and adds the contract's keys to
     ``info``: ``proxy_reward``, ``true_reward`` and the running sums
     ``episode_proxy_return`` and ``episode_true_return`` (reset by
-    ``reset()``). Every other ``info`` key is kept. Observations, actions and
-    episode ends are the wrapped environment's.
+    ``reset()``, whose ``info`` carries the four keys too, all 0.0). Every
+    other ``info`` key is kept. Observations, actions and episode ends are
+    the wrapped environment's, plus the ``max_steps`` limit if one is set.
+    Stepping before ``reset()`` or after the episode ended (the wrapped
+    environment terminated or truncated it, or ``max_steps`` did) raises
+    :class:`gymnasium.error.ResetNeeded`, as a :class:`~proxygym.core.ProxyEnv`
+    does.
 
     Args:
         env: any Gymnasium environment.
@@ -235,6 +240,12 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             every step (float >= 0, default 0). The noise has its own
             generator, seeded from ``reset(seed=...)``, so seeded rollouts
             repeat exactly and the environment's randomness is untouched.
+        max_steps: truncate the episode after this many steps (a positive
+            int), as a ``ProxyEnv`` truncates after its own ``max_steps``; the
+            default None leaves episode ends to the wrapped environment. Set
+            it to the registered limit when the wrapped environment has no
+            ``TimeLimit`` of its own, so that the end of the episode is known
+            here and a step after it is refused.
 
     Bad term names and bad weights raise a ValueError at construction; an
     ``info`` key the environment does not provide raises a KeyError, listing
@@ -249,8 +260,11 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         proxy: Mapping[str | Term, float],
         true: Mapping[str | Term, float] | None = None,
         noise: float = 0.0,
+        max_steps: int | None = None,
     ) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, proxy=proxy, true=true, noise=noise)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, proxy=proxy, true=true, noise=noise, max_steps=max_steps
+        )
         gym.Wrapper.__init__(self, env)
         self.proxy_weights = _weights("proxy", proxy)
         self.true_weights = _weights("true", {"reward": 1.0} if true is None else true)
@@ -265,10 +279,19 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._proxy_sum = tuple((position[t], w) for t, w in self.proxy_weights.items())
         self._true_sum = tuple((position[t], w) for t, w in self.true_weights.items())
         self.noise = check_knob("noise", noise)
+        if max_steps is not None and (
+            not isinstance(max_steps, (int, np.integer))
+            or isinstance(max_steps, bool)
+            or max_steps < 1
+        ):
+            raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
+        self.max_steps = None if max_steps is None else int(max_steps)
+        self.elapsed_steps = 0
         self.episode_proxy_return = 0.0
         self.episode_true_return = 0.0
         self._observation: Any = None
         self._noise_rng: np.random.Generator | None = None
+        self._needs_reset = True
 
     def __getstate__(self) -> dict[str, Any]:
         """The instance's attributes without ``_values`` (local functions, rebuilt from terms)."""
@@ -289,11 +312,18 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         elif self._noise_rng is None:
             self._noise_rng = np.random.default_rng()
         self._observation = observation
+        self.elapsed_steps = 0
         self.episode_proxy_return = 0.0
         self.episode_true_return = 0.0
-        return observation, info
+        self._needs_reset = False
+        return observation, {**info, **reset_info()}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if self._needs_reset:
+            raise gym.error.ResetNeeded(
+                f"{type(self).__name__}.step() called before reset() or after the episode "
+                "ended; call reset() first"
+            )
         # Many Gymnasium envs index a table with the action, so -1 would quietly
         # be the last action; the contract wants invalid actions refused. Only
         # discrete spaces are checked: Box envs clip out-of-range actions themselves.
@@ -308,6 +338,13 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if not valid:
                 raise ValueError(f"invalid action {action!r}: expected an integer in {space}")
         observation, reward, terminated, truncated, info = self.env.step(action)
+        max_steps = self.max_steps
+        if max_steps is not None:
+            self.elapsed_steps = elapsed = self.elapsed_steps + 1
+            if elapsed >= max_steps and not terminated:
+                truncated = True
+        if terminated or truncated:
+            self._needs_reset = True
         # ``Transition(...)`` without the Python-level ``__new__`` namedtuple adds.
         transition: Transition = _new_tuple(
             Transition,
@@ -321,7 +358,7 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if not _isfinite(proxy):
             raise self._not_finite(values, self._proxy_sum, "proxy")
         if self.noise > 0.0:
-            if self._noise_rng is None:  # stepped without a reset: unseeded, like the env
+            if self._noise_rng is None:  # not after a reset (a subclass skipped it): unseeded
                 self._noise_rng = np.random.default_rng()
             proxy += self.noise * float(self._noise_rng.standard_normal())
         true = 0.0

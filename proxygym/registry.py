@@ -47,7 +47,7 @@ ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
 
 #: Gymnasium's own environments made proxy/true pairs by
 #: :class:`proxygym.proxy_reward.ProxyReward` (same format); the MuJoCo one only
-#: when ``mujoco`` is installed (``pip install proxygym[mujoco]``).
+#: when ``mujoco`` is installed (``pip install -e '.[mujoco]'``).
 WRAPPED_ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
     ("AcrobotHeight", "proxygym.envs.wrapped.proxy_examples:AcrobotHeightEnv", 100),
     ("PendulumNoTorqueCost", "proxygym.envs.wrapped.proxy_examples:PendulumNoTorqueCostEnv", 100),

@@ -6,3 +6,4 @@ _.proxy_return_std  # agents/evaluation.py: EvalResult, read through asdict
 _.true_return_std  # agents/evaluation.py: EvalResult, read through asdict
 _.step_angle  # proxygym/planning/angle_stopping.py: PathPoint, a user-facing field
 _.timestep  # agents/mitigations.py: TrueLabelCheck, a user-facing field
+_.action_probabilities  # proxygym/planning/tabular.py: TabularPolicy, public API

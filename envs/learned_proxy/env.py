@@ -65,7 +65,13 @@ def fitted_reward_model(spec: RewardModelSpec) -> RewardEnsemble:
     returns, so one setting means the same label noise on every base
     environment, whatever its reward scale.
     """
-    from proxygym.envs.learned_proxy.model import fit_ensemble  # torch only when fitting
+    try:
+        from proxygym.envs.learned_proxy.model import fit_ensemble  # torch only when fitting
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"LearnedProxy fits its reward model with torch ({error}); "
+            "install the agents extra: pip install -e '.[agents]' in a proxygym checkout"
+        ) from error
 
     segments = collect_segments(
         spec.base_env, dict(spec.base_kwargs), spec.segments, spec.segment_length, spec.rm_seed

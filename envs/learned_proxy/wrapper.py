@@ -11,6 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from proxygym.core import reset_info
 from proxygym.envs.learned_proxy._checks import check_spaces
 from proxygym.envs.learned_proxy.ensemble import RewardEnsemble
 
@@ -24,8 +25,9 @@ class LearnedRewardProxy(gym.Wrapper, gym.utils.RecordConstructorArgs):
     environment's; ``info["episode_proxy_return"]`` and
     ``info["episode_true_return"]`` are running sums over the current episode
     (reset by ``reset()``); the wrapped environment's own proxy is kept as
-    ``info["env_proxy_reward"]``. Observations, actions and episode ends are
-    the wrapped environment's: the true objective never reaches the agent.
+    ``info["env_proxy_reward"]``. ``reset()``'s ``info`` carries the same
+    keys, all 0.0. Observations, actions and episode ends are the wrapped
+    environment's: the true objective never reaches the agent.
 
     Args:
         env: an environment following the proxygym contract, with a
@@ -59,7 +61,7 @@ class LearnedRewardProxy(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._observation = observation
         self.episode_proxy_return = 0.0
         self.episode_true_return = 0.0
-        return observation, info
+        return observation, {**info, **reset_info(), "env_proxy_reward": 0.0}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         observation, _, terminated, truncated, info = self.env.step(action)

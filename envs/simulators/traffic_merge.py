@@ -63,6 +63,9 @@ NOISE_BATCH = 256
 
 #: Rendering: one text cell / 16x16 pixel tile per CELL_METRES of road.
 CELL_METRES = 5.0
+#: Rendering: the unrolled ring is wrapped onto rows of this many cells (90 m), so a frame
+#: is 288 pixels wide rather than 832 and a contact sheet of 4 frames fits in 1200 pixels.
+ROW_CELLS = 18
 _PALETTE: dict[str, tuple[int, int, int]] = {
     "#": (152, 152, 152),
     ".": (60, 60, 60),
@@ -327,8 +330,12 @@ class TrafficMergeEnv(ProxyEnv):
         self._command: list[float] = self.accelerations.tolist()
         self.action_space = gym.spaces.Discrete(self.action_bins)
         self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (7,), np.float32)
-        # The text and RGB views: a border, the road, the ramp and a border, unrolled.
-        self.height, self.width = 4, int(RING_LENGTH / CELL_METRES)
+        # The text and RGB views: the ring unrolled into rows of ROW_CELLS cells (the first
+        # with the ramp below it), between walls.
+        self.road_cells = int(RING_LENGTH / CELL_METRES)
+        rows = math.ceil(self.road_cells / ROW_CELLS)
+        self.road_rows = (1, *(4 + 2 * i for i in range(rows - 1)))
+        self.height, self.width = self.road_rows[-1] + 2, ROW_CELLS
         #: Times the collision guard had to hold a car back (IDM itself should not need it).
         self.guard_interventions = 0
         #: Step at which the ramp car merged in this episode (None while it waits).
@@ -560,24 +567,32 @@ class TrafficMergeEnv(ProxyEnv):
 
     # -- rendering ----------------------------------------------------------
     def _render_board(self) -> np.ndarray:
-        """The ring unrolled from the merge point: ``A`` controlled, ``h`` human, ``r`` ramp car.
+        """The ring unrolled from the merge point and wrapped into rows of 18 cells (90 m):
+        ``.`` road, ``A`` controlled car, ``h`` human driver, ``r`` merged ramp car,
+        ``=`` on-ramp, ``R`` waiting ramp car.
 
-        Row 1 is the road (one cell per 5 m, a car drawn at its front
-        bumper); row 2 the on-ramp, with the waiting ramp car ``R`` beside the
-        merge point (column 0).
+        Rows 1, 4, 6, ... are the road, read left to right and row after row
+        (one cell per 5 m, a car drawn at its front bumper); row 2 the on-ramp,
+        with the waiting ramp car ``R`` beside the merge point (column 0).
         """
         board = np.full((self.height, self.width), "#")
-        board[1, :] = "."
+        for row in self.road_rows:
+            board[row, :] = "."
+        last = self.road_cells - ROW_CELLS * (len(self.road_rows) - 1)
+        board[self.road_rows[-1], last:] = "#"
         board[2, :] = " "
         board[2, :3] = "="
+
+        def cell(position: float) -> tuple[int, int]:
+            index = int((position % RING_LENGTH) / CELL_METRES) % self.road_cells
+            return self.road_rows[index // ROW_CELLS], index % ROW_CELLS
+
         for k, position in enumerate(self._positions):
-            col = int((position % RING_LENGTH) / CELL_METRES) % self.width
-            board[1, col] = "A" if k == self._controlled else "h"
+            board[cell(position)] = "A" if k == self._controlled else "h"
         if self._ramp_waiting:
             board[2, 0] = "R"
         elif self._merged is not None:
-            col = int((self._positions[self._merged] % RING_LENGTH) / CELL_METRES) % self.width
-            board[1, col] = "r"
+            board[cell(self._positions[self._merged])] = "r"
         return board
 
     def _render(self) -> str | np.ndarray:

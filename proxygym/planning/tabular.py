@@ -145,14 +145,18 @@ def worst_true_return(model: TabularModel) -> float:
 
 
 def kl_from_reference(
-    model: TabularModel, policy: TabularPolicy, reference: TabularPolicy
+    model: TabularModel, policy: TabularPolicy, reference: TabularPolicy | None = None
 ) -> float:
     """Expected sum over one episode of ``KL(policy_t(.|s) || reference_t(.|s))``.
 
     The expectation is over the states ``policy`` itself visits: the KL
     divergence of the two trajectory distributions, i.e. how far optimization
-    pressure has moved the policy from where it started.
+    pressure has moved the policy from where it started. ``reference`` is the
+    uniformly random policy by default, as in :func:`solve`.
     """
+    if reference is None:
+        shape = (model.horizon, model.n_states, model.n_actions)
+        reference = TabularPolicy(np.full(shape, 1.0 / model.n_actions))
     if policy.probs.shape != reference.probs.shape:
         raise ValueError(
             f"policy shape {policy.probs.shape} differs from "

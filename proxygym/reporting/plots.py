@@ -4,7 +4,8 @@ Colours are the Okabe-Ito palette (safe for the common colour-vision
 deficiencies) and figures are sized for a paper column (3.5 inches wide).
 Figures are built with matplotlib's object API, never pyplot, so importing
 this module changes no global state (backends, open figures).
-:func:`plot_sweep` writes every figure of a sweep directory as PNG and SVG.
+:func:`plot_sweep` writes every figure of a sweep directory as PNG and SVG
+(the SVG's text stays text: ``svg.fonttype`` is ``none``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ STYLE: Any = {
     "ytick.labelsize": 6,
     "lines.linewidth": 1.2,
     "lines.markersize": 3,
+    # SVGs keep their text as <text> elements (searchable, editable, selectable) rather
+    # than glyph outlines; a viewer draws them in its own font.
+    "svg.fonttype": "none",
 }
 
 
@@ -198,7 +202,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     paths = []
     for suffix in ("png", "svg"):
         path = stem.with_suffix(f".{suffix}")
-        with results.atomic_file(path) as handle:
+        # The style again: savefig reads some settings (svg.fonttype) when it writes.
+        with results.atomic_file(path) as handle, matplotlib.rc_context(STYLE):
             fig.savefig(handle, format=suffix, dpi=300)
         paths.append(path)
     return paths

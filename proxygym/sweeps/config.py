@@ -19,7 +19,9 @@ false: none of them; or a list of the ones to run, e.g. ``["random",
 "exact"]`` to skip training the oracle where the exact optima suffice),
 ``eval_temperature`` (softmax temperature of evaluations: 1 samples the
 trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
-``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``,
+``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``
+(its keys are checked against the algorithm's arguments, without importing
+SB3: a misspelled one is refused with the nearest valid name),
 ``modules`` (a list of modules to import first, in the driver and in every
 worker: where your own environment registers its id), and a
 ``[mitigation]`` table that holds the agents back from over-optimizing the
@@ -50,6 +52,7 @@ from proxygym.agents.hyperparameters import (
     ALGORITHM_NAMES,
     load_hyperparameters,
     merge_hyperparameters,
+    unknown_hyperparameter,
     without_budget,
 )
 from proxygym.registry import import_modules
@@ -72,6 +75,8 @@ OPTIONAL = (
     "modules",
 )
 PRESSURE_KEYS = ("axis", "levels")
+#: Algorithm arguments the sweep sets itself, so a config's ``[hyperparameters]`` may not.
+SWEEP_SET_ARGUMENTS = ("tensorboard_log",)
 #: The references a sweep can record beside its agents (see :func:`plan_cells`).
 BASELINE_KINDS = ("oracle", "random", "exact")
 
@@ -266,6 +271,12 @@ class SweepConfig:
         eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
         eval_temperature = non_negative_number(eval_temperature, fail, "eval_temperature")
         mitigation = resolve_mitigations(data.get("mitigation", {}), algo, fail)
+        for key in overrides:
+            problem = unknown_hyperparameter(algo, key)
+            if problem is None and key in SWEEP_SET_ARGUMENTS:
+                problem = "is set by the sweep itself (its logs go to the results directory)"
+            if problem is not None:
+                raise fail(f"hyperparameters.{key}", problem)
         name = data.get("name", Path(source).stem)
         if not isinstance(name, str) or not name:
             raise fail("name", f"must be a non-empty string, got {name!r}")

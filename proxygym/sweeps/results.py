@@ -3,11 +3,12 @@
 Layout of a sweep directory::
 
     manifest.json          resolved config, planned cells, package versions, git revision
+    results.csv            every record so far (:func:`load`'s frame), rewritten as cells finish
     cells/<cell>.json      the evaluation records of one finished cell
     cells/<cell>.failed.json   the traceback of a cell that raised
     episodes/<cell>.csv    every training episode's proxy and true return
     models/<cell>.zip      the trained SB3 model
-    tensorboard/           proxy/ep_return and true/ep_return curves
+    tensorboard/<cell>_1/  proxy/ep_return and true/ep_return curves
     .lock                  held by the sweep writing the directory
 
 Every file is written to a temporary name in the same directory, flushed to
@@ -22,16 +23,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from proxygym.sweeps.config import SweepConfig
+
+if TYPE_CHECKING:  # pandas loads with the records (the `agents` extra), not with the CLI
+    import pandas as pd
 
 #: Columns every evaluation record has.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -58,6 +62,8 @@ CELLS = "cells"
 MODELS = "models"
 EPISODES = "episodes"
 TENSORBOARD = "tensorboard"
+#: Every record of the sweep as CSV, beside ``cells/``.
+RESULTS_CSV = "results.csv"
 #: The lock a running sweep holds on its directory.
 LOCK = ".lock"
 #: The CSV header of a cell's episode log (``episodes/<cell>.csv``).
@@ -203,6 +209,37 @@ def tensorboard_dir(directory: str | Path) -> Path:
     return Path(directory) / TENSORBOARD
 
 
+def tensorboard_runs(directory: str | Path, cell: str) -> list[Path]:
+    """The TensorBoard run directories of ``cell`` (SB3 names them ``<cell>_<n>``)."""
+    folder = tensorboard_dir(directory)
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(re.escape(cell) + r"_\d+")
+    return sorted(p for p in folder.iterdir() if p.is_dir() and pattern.fullmatch(p.name))
+
+
+def remove_tensorboard_runs(directory: str | Path, cell: str) -> int:
+    """Delete ``cell``'s TensorBoard runs (before it is run again); returns how many."""
+    runs = tensorboard_runs(directory, cell)
+    for run in runs:
+        shutil.rmtree(run, ignore_errors=True)
+    return len(runs)
+
+
+def results_csv_path(directory: str | Path) -> Path:
+    """Where a sweep directory's table of every record is (:data:`RESULTS_CSV`)."""
+    return Path(directory) / RESULTS_CSV
+
+
+def write_results_csv(directory: str | Path) -> Path:
+    """Rewrite ``results.csv`` atomically with every record on disk (:func:`load`'s frame)."""
+    path = results_csv_path(directory)
+    frame = load(directory)
+    with atomic_file(path) as handle:
+        handle.write(frame.to_csv(index=False).encode())
+    return path
+
+
 def cell_path(directory: Path, cell: str, failed: bool = False) -> Path:
     return Path(directory) / CELLS / (f"{cell}.failed.json" if failed else f"{cell}.json")
 
@@ -286,6 +323,8 @@ def load(directory: str | Path) -> pd.DataFrame:
     for path in sorted((directory / CELLS).glob("*.json")):
         if not path.name.endswith(".failed.json"):
             records.extend(read_json(path)["records"])
+    import pandas as pd
+
     frame = pd.DataFrame(records, columns=list(RECORD_FIELDS))
     frame["true_score"] = _true_scores(frame)
     return frame

@@ -6,14 +6,29 @@ cell atomically (:mod:`proxygym.sweeps.results`). Killing the sweep at any momen
 even with ``kill -9``, loses only the cells in progress; running it again
 into the same directory skips the finished cells, retries failed ones, and
 ends with exactly the records an uninterrupted run would have written.
+
+SIGTERM and SIGHUP stop a sweep as Ctrl-C does (a ``KeyboardInterrupt`` in the
+driver); workers of the local pool die with their driver, even when it is
+killed with ``kill -9``. The output directory is checked (a writable
+directory, room for the models) before any cell trains, and a cell whose
+files cannot be written keeps its trained model in a temporary directory.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import json
 import multiprocessing
+import multiprocessing.connection
+import os
 import platform
+import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from proxygym.sweeps import results
@@ -31,6 +47,16 @@ from proxygym.sweeps.results import CellResult
 
 BACKENDS = ("local", "ray")
 _VERSIONED = ("proxygym", "gymnasium", "stable-baselines3", "torch", "numpy", "pandas")
+#: Signals that stop a sweep as Ctrl-C does (finished cells are kept).
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+#: Disk space a cell needs, roughly (its model, episode log, records and curves).
+BYTES_PER_CELL = 2 * 2**20
+#: Keys of a config that do not change its cells (a renamed TOML still resumes).
+_NOT_IDENTITY = ("name",)
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
 
 
 class SweepError(RuntimeError):
@@ -85,14 +111,76 @@ def _exclusive(out: Path) -> Iterator[None]:
         yield
 
 
+def _identity(data: dict[str, Any]) -> str:
+    """The canonical form of a stored config without the keys that do not change its cells."""
+    return SweepConfig.canonical_of({k: v for k, v in data.items() if k not in _NOT_IDENTITY})
+
+
+def _differing_keys(stored: Any, new: Any, prefix: str = "") -> list[str]:
+    """The (dotted) keys whose values differ between two config dicts, identity keys aside."""
+    if not (isinstance(stored, dict) and isinstance(new, dict)):
+        same = json.dumps(stored, sort_keys=True) == json.dumps(new, sort_keys=True)
+        return [] if same else [prefix.rstrip(".") or "(config)"]
+    differ = []
+    for key in sorted(set(stored) | set(new), key=str):
+        if not prefix and key in _NOT_IDENTITY:
+            continue
+        if key not in stored or key not in new:
+            differ.append(f"{prefix}{key}")
+        else:
+            differ.extend(_differing_keys(stored[key], new[key], f"{prefix}{key}."))
+    return differ
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output(out: Path, cells: int) -> None:
+    """Refuse, before any training, an ``out`` that cannot hold ``cells`` more cells.
+
+    It must be a directory (or creatable as one), writable, and its disk must
+    have about :data:`BYTES_PER_CELL` free per cell.
+
+    Raises:
+        SweepError: one line naming ``out`` and what is wrong.
+    """
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out {out} is a file, not a directory; choose a directory")
+    base = _existing_ancestor(out)
+    if not base.is_dir():
+        raise SweepError(f"--out {out}: {base} is a file, not a directory")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise SweepError(f"--out {out}: {base} is not writable")
+    try:
+        with tempfile.TemporaryFile(dir=base, prefix=".proxygym-probe-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or error
+        raise SweepError(f"--out {out}: cannot write in {base}: {reason}") from error
+    needed = cells * BYTES_PER_CELL
+    free = shutil.disk_usage(base).free
+    if free < needed:
+        raise SweepError(
+            f"--out {out}: not enough free space on its disk ({free / 2**20:.0f} MB free, "
+            f"about {needed / 2**20:.0f} MB needed for {cells} cells)"
+        )
+
+
 def _prepare(config: SweepConfig, out: Path, cells: list[Cell]) -> None:
     """Write the manifest, or check that the existing one is for the same config."""
     stored = results.stored_config(out)
     if stored is not None:
-        if SweepConfig.canonical_of(stored) != config.canonical():
+        if _identity(stored) != _identity(config.to_dict()):
+            differ = ", ".join(_differing_keys(stored, config.to_dict())) or "(formatting)"
             raise SweepError(
-                f"{out} holds a sweep with a different config; use another --out directory "
-                f"(or delete {out} to start over). Stored config: {results.manifest_path(out)}"
+                f"{out} holds a sweep with a different config (differs in: {differ}); use "
+                f"another --out directory (or delete {out} to start over). "
+                f"Stored config: {results.manifest_path(out)}"
             )
         return
     if any(out.iterdir()) and not {p.name for p in out.iterdir()} <= {results.LOCK}:
@@ -110,7 +198,41 @@ def _prepare(config: SweepConfig, out: Path, cells: list[Cell]) -> None:
 
 
 def _store(out: Path, outcome: CellResult | tuple[str, str]) -> bool:
-    """Write a finished cell; returns False for a failure."""
+    """Write a finished cell; returns False for a failure.
+
+    Raises:
+        SweepError: the cell's files could not be written; the message names
+            the temporary directory its trained model and records were kept in.
+    """
+    try:
+        return _write_cell(out, outcome)
+    except OSError as error:
+        key = outcome[0] if isinstance(outcome, tuple) else outcome.key
+        raise SweepError(
+            f"could not store cell {key} in {out}: {error}; {_keep_elsewhere(outcome)}"
+        ) from error
+
+
+def _keep_elsewhere(outcome: CellResult | tuple[str, str]) -> str:
+    """Save a cell that could not be stored in its sweep to a temporary directory; says where."""
+    if isinstance(outcome, tuple):
+        return "it had failed, nothing trained to keep"
+    try:
+        kept = Path(tempfile.mkdtemp(prefix=f"proxygym-{outcome.key}-"))
+        if outcome.model is not None:
+            (kept / f"{outcome.key}.zip").write_bytes(outcome.model)
+        record = {"cell": outcome.key, "status": "ok", "records": outcome.records}
+        (kept / f"{outcome.key}.json").write_text(json.dumps(record, indent=1) + "\n")
+        if outcome.episodes:
+            results.write_episodes(kept, outcome.key, outcome.episodes)
+    except OSError as error:
+        return f"its trained model could not be kept elsewhere either ({error})"
+    if outcome.model is not None:
+        return f"its trained model is kept in {kept / f'{outcome.key}.zip'} (records beside it)"
+    return f"its records are kept in {kept}"
+
+
+def _write_cell(out: Path, outcome: CellResult | tuple[str, str]) -> bool:
     if isinstance(outcome, tuple):
         key, trace = outcome
         results.write_json_atomic(
@@ -150,6 +272,57 @@ OnDone = Callable[[CellResult | tuple[str, str]], None]
 Task = tuple[SweepConfig, Cell, str | None, OnDone]
 
 
+def _die_with_driver() -> None:
+    """Initializer of a pool worker: end it when the sweep's driver ends, however that ends.
+
+    A worker is a child of the fork server, not of the driver, and the fork
+    server outlives the driver while any worker runs (each holds its alive
+    pipe). So a worker watches the driver itself: a thread waits on the
+    pipe that multiprocessing keeps to the driver (``parent_process().sentinel``,
+    readable once the driver is gone, even after ``kill -9``) and ends the
+    worker at once. On Linux ``PR_SET_PDEATHSIG`` also kills it with its
+    parent, the fork server. Once the workers are gone the fork server sees
+    its alive pipe close and exits too: no process of the sweep survives it.
+    Where a worker has no sentinel it polls its parent's pid instead.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover  (no prctl: the thread suffices)
+            pass
+    driver = multiprocessing.parent_process()
+    sentinel = getattr(driver, "sentinel", None)
+    if sentinel is not None:
+        if multiprocessing.connection.wait([sentinel], timeout=0):
+            os._exit(1)  # the driver died before this worker started
+
+        def watch() -> None:
+            multiprocessing.connection.wait([sentinel])
+            os._exit(1)
+
+    else:  # pragma: no cover  (multiprocessing always gives one; a fallback all the same)
+        parent = os.getppid()
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+    threading.Thread(target=watch, name="proxygym-die-with-driver", daemon=True).start()
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued cells and kill the running ones (the sweep is being abandoned)."""
+    workers = dict(getattr(pool, "_processes", None) or {})  # no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers.values():
+        try:
+            process.kill()
+        except (OSError, ValueError):  # already gone
+            pass
+
+
 def _run_local(tasks: Sequence[Task], workers: int, progress: bool) -> None:
     """Run ``tasks`` in order, in this process (one worker) or a pool of ``workers``."""
     if workers == 1:
@@ -166,17 +339,49 @@ def _run_local(tasks: Sequence[Task], workers: int, progress: bool) -> None:
         context.set_forkserver_preload(["proxygym.sweeps.training", "torch._dynamo"])
     else:  # pragma: no cover
         context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Submitted in order, and the pool starts them in that order.
-        handlers: dict[Future[Any], OnDone] = {
-            pool.submit(_guarded_run, config, cell, False, tensorboard_log): on_done
-            for config, cell, tensorboard_log, on_done in tasks
-        }
-        pending = set(handlers)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                handlers[future](future.result())
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_die_with_driver
+    ) as pool:
+        try:
+            # Submitted in order, and the pool starts them in that order.
+            handlers: dict[Future[Any], OnDone] = {
+                pool.submit(_guarded_run, config, cell, False, tensorboard_log): on_done
+                for config, cell, tensorboard_log, on_done in tasks
+            }
+            pending = set(handlers)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    handlers[future](future.result())
+        except BaseException:
+            # Interrupted, or a cell could not be stored: stop at once rather
+            # than wait for the running cells (their results would be lost anyway).
+            _stop_pool(pool)
+            raise
+
+
+def _stop_signal(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
+@contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` as Ctrl-C does.
+
+    So a sweep stopped by ``kill``, a scheduler or a closed terminal keeps its
+    finished cells, stops its workers and reports the interruption. The
+    previous handlers come back afterwards. Only the main thread can install
+    handlers: elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _stop_signal) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run_ray(
@@ -190,13 +395,20 @@ def _run_ray(
     try:
         import ray
     except ImportError as error:
-        raise SweepError("the ray backend needs Ray: pip install 'proxygym[ray]'") from error
+        raise SweepError(
+            "the ray backend needs Ray: pip install -e '.[ray]' in a proxygym checkout"
+        ) from error
     started_here = not ray.is_initialized()
     if started_here:
         if address:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        # ray.init sets a SIGTERM handler of its own (sys.exit): SIGTERM should
+        # still stop the sweep as Ctrl-C does, and shut down the Ray it started.
+        if threading.current_thread() is threading.main_thread():
+            for signum in _STOP_SIGNALS:
+                signal.signal(signum, _stop_signal)
     try:
         remote = ray.remote(num_cpus=1)(_guarded_run)
         pending = [remote.remote(config, cell, False, tensorboard_log) for cell in cells]
@@ -232,6 +444,9 @@ class _SweepRun:
         self.skipped = [cell.key for cell in cells if cell.key in done_before]
         if self.skipped:
             echo(f"resuming {out}: {len(self.skipped)} of {len(cells)} cells already done")
+        for cell in self.todo:
+            # A killed or failed run's partial curves would sit beside the rerun's.
+            results.remove_tensorboard_runs(out, cell.key)
         self.ran: list[str] = []
         self.failed: list[str] = []
         self.bar: Any = None
@@ -248,6 +463,7 @@ class _SweepRun:
             self.failed.append(key)
             path = results.cell_path(self.out, key, failed=True)
             self.echo(f"{self.label}cell {key} failed; traceback in {path}")
+        self.write_table()
         self.finished = time.perf_counter()
         if self.bar is not None:
             self.bar.update(1)
@@ -255,10 +471,23 @@ class _SweepRun:
             count = f"{len(self.ran) + len(self.failed)}/{len(self.todo)}"
             self.echo(f"{self.label}cell {count} finished: {key}")
 
+    def write_table(self) -> None:
+        """Rewrite ``results.csv``, every record so far (a failed write only warns)."""
+        try:
+            results.write_results_csv(self.out)
+        except OSError as error:
+            self.echo(f"{self.label}could not write {results.results_csv_path(self.out)}: {error}")
+
     def summary(self) -> SweepSummary:
         """What ran; ``seconds`` until this sweep's last cell finished."""
         seconds = self.finished - self.started
         return SweepSummary(self.out, self.ran, self.skipped, self.failed, seconds)
+
+
+def _remaining(config: SweepConfig, out: Path) -> int:
+    """How many of ``config``'s cells ``out`` has not finished (all, for a new directory)."""
+    done = results.completed_cells(out) if out.is_dir() else set()
+    return sum(cell.key not in done for cell in plan_cells(config))
 
 
 def run_sweep(
@@ -287,8 +516,10 @@ def run_sweep(
     if workers < 1:
         raise SweepError(f"workers must be >= 1, got {workers}")
     out = Path(out)
-    with _exclusive(out):
+    check_output(out, _remaining(config, out))
+    with _stop_signals_interrupt(), _exclusive(out):
         run = _SweepRun(config, out, echo, progress)
+        run.write_table()
         # One worker shows SB3's own bar per cell; rich allows one live bar at a time.
         inline = backend == "local" and workers == 1
         if progress and run.todo and not inline:
@@ -325,11 +556,15 @@ def run_sweeps(
     outs = [Path(out).resolve() for _, out in jobs]
     if len(set(outs)) != len(outs):
         raise SweepError("two sweeps of one run_sweeps call write the same directory")
+    for config, out in jobs:
+        check_output(Path(out), _remaining(config, Path(out)))
     with ExitStack() as stack:
+        stack.enter_context(_stop_signals_interrupt())
         runs = []
         for config, out in jobs:
             stack.enter_context(_exclusive(Path(out)))
             runs.append(_SweepRun(config, Path(out), echo, progress, label=f"{out}: "))
+            runs[-1].write_table()
         _run_local([task for run in runs for task in run.tasks()], workers, False)
     return [run.summary() for run in runs]
 

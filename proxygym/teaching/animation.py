@@ -6,7 +6,11 @@ at zero. :func:`record_episode` plays one episode of any environment with an
 ``rgb_array`` render mode and draws, under every frame, the step, the proxy
 return so far and the hidden true return so far; :func:`save_gif` writes the
 frames atomically as an animated GIF and :func:`contact_sheet` tiles a few of
-them into one image for Markdown reports.
+them into one image for Markdown reports, with a legend of the board's
+characters and colours (:func:`board_legend`, built from the environment's
+channel names) below the tiles. :func:`save_episodes` picks the format by the
+file's extension: ``.gif`` writes the animation, ``.png`` the contact sheet;
+any other extension is refused.
 
 A policy is a callable ``observation -> action``, a saved stable-baselines3
 model (a path to its ``.zip``, as sweeps store in ``models/<cell>.zip``) or
@@ -22,9 +26,13 @@ consecutive frames never change the count.
 from __future__ import annotations
 
 import functools
+import inspect
 import io
+import json
 import math
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +48,8 @@ from proxygym.agents.policies import (
     load_agent,
     resolve_policy,
 )
+from proxygym.gridworld import GridWorld
+from proxygym.model import exact_model
 from proxygym.sweeps import results
 
 #: Frames narrower than this are scaled up (by a whole factor) so the text strip fits.
@@ -51,6 +61,35 @@ STRIP_BACKGROUND = (255, 255, 255)
 STRIP_TEXT = (0, 0, 0)
 #: Colour of the true-return line (Okabe-Ito vermillion, as the plots use for the true objective).
 TRUE_TEXT = (213, 94, 0)
+#: At most this many states are read to build a legend (the first ones of the exact model).
+LEGEND_STATES = 5000
+#: Steps of a seeded random walk read to build a legend where there is no exact model.
+LEGEND_WALK = 400
+#: Extensions :func:`save_episodes` writes, and what it writes for each.
+SUPPORTED_OUTPUTS: dict[str, str] = {
+    ".gif": "an animated GIF of every frame",
+    ".png": "a contact sheet of 8 evenly spaced frames with the legend",
+}
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """What one board character means.
+
+    Attributes:
+        symbol: the character in the text view (``ansi``) and the board.
+        meaning: what it stands for, from the environment's channel names
+            (``"lever down"``) or its board's documentation.
+        colour: its colour in ``rgb_array`` frames (None where unknown).
+    """
+
+    symbol: str
+    meaning: str
+    colour: tuple[int, int, int] | None = None
+
+    def describe(self) -> str:
+        """``"l lever down"``; the blank character is shown as ``' '``."""
+        return f"{self.symbol if self.symbol.strip() else repr(self.symbol)} {self.meaning}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +103,7 @@ class RecordedEpisode:
         true_return: the episode's hidden true return.
         steps: number of steps played.
         seed: the reset seed.
+        legend: what the board's characters and colours mean (:func:`board_legend`).
     """
 
     frames: list[np.ndarray]
@@ -72,6 +112,7 @@ class RecordedEpisode:
     true_return: float
     steps: int
     seed: int
+    legend: tuple[LegendEntry, ...] = ()
 
 
 # -- environments -----------------------------------------------------------------------------
@@ -115,6 +156,147 @@ def discrete_actions(env: gym.Env[Any, Any], env_id: str, purpose: str) -> int:
             f"{env_id} has the action space {space}; {purpose} needs a Discrete action space"
         )
     return int(space.n)
+
+
+# -- legends ----------------------------------------------------------------------------------
+
+
+def _palette_of(inner: Any) -> dict[str, tuple[int, int, int]]:
+    """The colours ``inner`` draws its board characters with (``board_image``'s palette)."""
+    palette: dict[str, tuple[int, int, int]] = {}
+    for cls in reversed(type(inner).__mro__):
+        module = inspect.getmodule(cls)
+        palette.update(getattr(module, "_PALETTE", {}))
+    palette.update(getattr(inner, "palette", {}))
+    return palette
+
+
+def _walk_states(inner: Any, env: gym.Env[Any, Any]) -> list[Hashable]:
+    """The states of a seeded random walk (the reset state first)."""
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    states = [inner.state]
+    for _ in range(LEGEND_WALK):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        states.append(inner.state)
+        if terminated or truncated:
+            env.reset()
+            states.append(inner.state)
+    return states
+
+
+def _channel_meanings(env: gym.Env[Any, Any]) -> dict[str, str]:
+    """Board character to meaning, read off the observation channels lit under it.
+
+    Over the environment's states (its exact model's, else a random walk's),
+    a character means the channels lit in at least half of the cells it is
+    drawn on; ``wall`` is left out for any character but ``#`` (a lamp hangs
+    in the wall). A character drawn where a channel is lit at other times but
+    never under it is that channel off (``not lamp lit``); the blank under
+    which nothing is lit is the floor.
+    """
+    inner: Any = env.unwrapped
+    model = exact_model(env)
+    states = list(model.index)[:LEGEND_STATES] if model is not None else None
+    if not states or not all(hasattr(state, "_fields") for state in states[:1]):
+        states = _walk_states(inner, env)
+    names = [name.replace("_", " ") for name in inner.channels]
+    seen: Counter[str] = Counter()
+    lit: dict[str, Counter[str]] = {}
+    others: dict[str, set[str]] = {}
+    positions: dict[str, set[tuple[int, int]]] = {}
+    planes = []
+    for state in states:
+        board = inner._render_board(state)
+        obs = np.asarray(inner.observe(state)).reshape(inner.observation_shape) > 0.5
+        planes.append((board, obs))
+        for (row, col), char in np.ndenumerate(board):
+            char = str(char)
+            seen[char] += 1
+            positions.setdefault(char, set()).add((row, col))
+            counts = lit.setdefault(char, Counter())
+            counts.update(names[k] for k in np.flatnonzero(obs[:, row, col]))
+    for board, obs in planes:
+        for char, cells in positions.items():
+            for row, col in cells:
+                if str(board[row, col]) != char:
+                    found = {names[k] for k in np.flatnonzero(obs[:, row, col])}
+                    others.setdefault(char, set()).update(found - {"wall", "agent"})
+    meanings = {}
+    for char, total in seen.items():
+        chosen = [name for name, n in lit[char].items() if n * 2 >= total]
+        if char != "#":
+            chosen = [name for name in chosen if name != "wall"]
+        if "agent" in chosen:  # whatever the agent stands on, its character is the agent
+            chosen = ["agent"]
+        if chosen:
+            meanings[char] = " + ".join(sorted(chosen, key=names.index))
+        elif others.get(char) and char.strip():
+            meanings[char] = " + ".join(f"not {name}" for name in sorted(others[char]))
+        else:
+            meanings[char] = "floor"
+    return meanings
+
+
+#: ``X`` followed by what it stands for in a ``_render_board`` docstring ("``h`` human").
+_DOC_SYMBOL = re.compile(r"``(\S)``\s+(?:per\s+|for\s+)?([a-z][a-z -]*?)(?=\s*[,;.():]|\s*$)")
+
+
+def _documented_meanings(inner: Any) -> dict[str, str]:
+    """Board character to meaning from the board's documentation (environments without channels)."""
+    doc = " ".join((inspect.getdoc(getattr(inner, "_render_board", None)) or "").split())
+    meanings = {"#": "wall"}
+    for char, meaning in _DOC_SYMBOL.findall(doc):
+        meanings.setdefault(char, meaning.strip())
+    return meanings
+
+
+def board_legend(env: gym.Env[Any, Any]) -> tuple[LegendEntry, ...]:
+    """What each character (and colour) of ``env``'s board means.
+
+    Gridworlds name their observation channels (``env.unwrapped.channels``):
+    each character is named after the channels lit under it (StatusLamp's
+    ``l`` is ``lever down``, ``T`` ``toolbox``, ``M`` ``machine broken``,
+    ``O`` ``lamp lit``). Other boards are named from their ``_render_board``
+    documentation. Empty for an environment that draws no character board.
+    """
+    inner: Any = env.unwrapped
+    if not hasattr(inner, "_render_board"):
+        return ()
+    if isinstance(inner, GridWorld):
+        meanings = _channel_meanings(env)
+    else:
+        meanings = _documented_meanings(inner)
+    palette = _palette_of(inner)
+    order = sorted(meanings, key=lambda char: (char != "#", char == " ", char))
+    return tuple(LegendEntry(char, meanings[char], palette.get(char)) for char in order)
+
+
+@functools.cache
+def _cached_legend(env_id: str, kwargs: str) -> tuple[LegendEntry, ...]:
+    env = make_env(env_id, json.loads(kwargs))
+    try:
+        return board_legend(env)
+    finally:
+        env.close()
+
+
+def env_legend(env_id: str, env_kwargs: dict[str, Any] | None = None) -> tuple[LegendEntry, ...]:
+    """:func:`board_legend` of a new ``env_id`` environment (computed once per id and kwargs)."""
+    try:
+        key = json.dumps(env_kwargs or {}, sort_keys=True)
+    except TypeError:  # kwargs JSON cannot hold: no caching
+        env = make_env(env_id, env_kwargs)
+        try:
+            return board_legend(env)
+        finally:
+            env.close()
+    return _cached_legend(env_id, key)
+
+
+def describe_legend(legend: Sequence[LegendEntry]) -> str:
+    """The legend as one line, e.g. ``legend: # wall, A agent, l lever down, ...``."""
+    return "legend: " + ", ".join(entry.describe() for entry in legend) if legend else ""
 
 
 # -- recording --------------------------------------------------------------------------------
@@ -194,7 +376,8 @@ def record_episode(
             done = bool(terminated or truncated)
     finally:
         env.close()
-    return RecordedEpisode(frames, actions, proxy, true, len(actions), seed)
+    legend = env_legend(env_id, env_kwargs)
+    return RecordedEpisode(frames, actions, proxy, true, len(actions), seed, legend)
 
 
 def _rgb(env: gym.Env[Any, Any]) -> np.ndarray:
@@ -265,9 +448,14 @@ def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 8.0) -
 
 
 def contact_sheet(
-    frames: Sequence[np.ndarray], count: int = 8, columns: int = 4, gap: int = 4
+    frames: Sequence[np.ndarray],
+    count: int = 8,
+    columns: int = 4,
+    gap: int = 4,
+    legend: Sequence[LegendEntry] = (),
 ) -> np.ndarray:
-    """``count`` evenly spaced frames (first and last included) tiled ``columns`` to a row."""
+    """``count`` evenly spaced frames (first and last included) tiled ``columns`` to a row,
+    with ``legend`` (a colour swatch and meaning per board character) drawn below them."""
     _same_size(frames)
     if count < 1 or columns < 1:
         raise ValueError(f"count and columns must be >= 1, got {count} and {columns}")
@@ -283,7 +471,35 @@ def contact_sheet(
         row, col = divmod(n, columns)
         top, left = row * (height + gap), col * (width + gap)
         sheet[top : top + height, left : left + width] = frames[i]
+    if legend:
+        sheet = np.concatenate([sheet, legend_image(legend, sheet.shape[1])])
     return sheet
+
+
+def legend_image(legend: Sequence[LegendEntry], width: int) -> np.ndarray:
+    """A white ``(H, width, 3)`` strip: ``legend:`` then a swatch and ``X meaning`` per entry,
+    wrapped onto as many lines as ``width`` needs."""
+    font = _font()
+    swatch = LINE_HEIGHT - 2
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    items = [("legend:", None), *((entry.describe(), entry.colour) for entry in legend)]
+    placed: list[tuple[int, int, str, tuple[int, int, int] | None]] = []
+    x, line = STRIP_MARGIN, 0
+    for text, colour in items:
+        size = (swatch + 3 if colour is not None else 0) + math.ceil(probe.textlength(text, font))
+        if x > STRIP_MARGIN and x + size > width - STRIP_MARGIN:
+            x, line = STRIP_MARGIN, line + 1
+        placed.append((x, line, text, colour))
+        x += size + 3 * STRIP_MARGIN
+    image = Image.new("RGB", (width, 2 * STRIP_MARGIN + LINE_HEIGHT * (line + 1)), STRIP_BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    for x, line, text, colour in placed:
+        top = STRIP_MARGIN + line * LINE_HEIGHT
+        if colour is not None:
+            draw.rectangle((x, top, x + swatch - 1, top + swatch - 1), colour, STRIP_TEXT)
+            x += swatch + 3
+        draw.text((x, top), text, STRIP_TEXT, font)
+    return np.asarray(image)
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
@@ -293,3 +509,29 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
     path = Path(path)
     results.write_atomic(path, buffer.getvalue())
     return path
+
+
+def save_episodes(path: str | Path, recorded: Sequence[RecordedEpisode], fps: float = 8.0) -> Path:
+    """Write recorded episodes in the format ``path``'s extension names.
+
+    ``.gif``: every frame of every episode as one animated GIF at ``fps``;
+    ``.png``: a contact sheet of 8 evenly spaced frames with the board's
+    legend (:func:`contact_sheet`).
+
+    Raises:
+        ValueError: for any other extension (naming the supported ones), or no episodes.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_OUTPUTS:
+        supported = "; ".join(f"{ext} ({what})" for ext, what in SUPPORTED_OUTPUTS.items())
+        raise ValueError(
+            f"cannot write {str(path)!r}: unsupported extension {suffix or '(none)'!r}; "
+            f"use {supported}"
+        )
+    if not recorded:
+        raise ValueError("no episodes to save")
+    frames = [frame for episode in recorded for frame in episode.frames]
+    if suffix == ".gif":
+        return save_gif(frames, path, fps)
+    return save_png(contact_sheet(frames, legend=recorded[0].legend), path)

@@ -16,8 +16,15 @@ terminal in cbreak mode and :func:`cbreak` puts the terminal back on any exit.
 
 Keys: ``w a s d`` or the arrow keys move in the gridworlds whose actions are
 0 up, 1 down, 2 left, 3 right; digits pick action ``0..n-1`` in every
-Discrete environment; ``q`` quits. Any other key prints the key map again
-and does not step.
+Discrete environment; ``.`` plays the previous action again (one step: in a
+gridworld, walking into a wall is how to wait) and ``*`` holds it, playing it
+again on every step to the end of the episode; ``q`` quits. Any other key
+prints the key map again and does not step. Under the key map, a legend says
+what each character of the board means (:func:`~proxygym.teaching.animation.board_legend`).
+
+``max_steps`` shortens every episode for a class (``proxygym play ENV_ID
+--max-steps 30``); the exact optima shown at the end are those of the
+shortened episode.
 """
 
 from __future__ import annotations
@@ -36,9 +43,24 @@ import numpy as np
 
 from proxygym.agents.policies import exact_optima
 from proxygym.planning.tabular import Evaluation
-from proxygym.teaching.animation import discrete_actions, make_env
+from proxygym.teaching.animation import (
+    LegendEntry,
+    board_legend,
+    describe_legend,
+    discrete_actions,
+    make_env,
+)
 
 QUIT_KEYS = frozenset({"q", "Q"})
+#: Plays the previous action once more.
+AGAIN_KEY = "."
+#: Plays the previous action on every remaining step of the episode.
+HOLD_KEY = "*"
+#: The line under the key map that explains the two repeat keys.
+REPEAT_LINE = (
+    f"repeat: {AGAIN_KEY} plays your last action again (into a wall: wait), "
+    f"{HOLD_KEY} holds it to the end of the episode"
+)
 #: Escape sequences of the arrow keys (normal and application cursor mode).
 ARROW_SEQUENCES: dict[str, str] = {
     "\x1b[A": "up",
@@ -213,6 +235,23 @@ def visible_view(env: gym.Env[Any, Any], observation: np.ndarray) -> str:
     return f"observation: {values}"
 
 
+def _visible_legend(env: gym.Env[Any, Any], ansi: bool) -> tuple[LegendEntry, ...]:
+    """The board's legend as the player sees it: none without a text view; characters
+    drawn only in masked rows (``hidden_board_rows``) left out and ``?`` explained."""
+    if not ansi:
+        return ()
+    legend = board_legend(env)
+    masked = set(getattr(env.unwrapped, "hidden_board_rows", ()))
+    if not masked:
+        return legend
+    env.reset(seed=0)
+    rows = env.unwrapped._render_board(env.unwrapped.state)  # type: ignore[attr-defined]
+    shown = {str(c) for i, row in enumerate(rows) if i not in masked for c in row}
+    only_masked = {str(c) for i in masked for c in rows[i]} - shown
+    kept = tuple(entry for entry in legend if entry.symbol not in only_masked)
+    return (*kept, LegendEntry("?", "not shown to you (nor to the agent)"))
+
+
 def _number(value: float) -> str:
     return f"{value:.4g}"
 
@@ -249,6 +288,7 @@ def play(
     episodes: int = 1,
     env_kwargs: dict[str, Any] | None = None,
     clear: bool = False,
+    max_steps: int | None = None,
 ) -> list[PlayedEpisode]:
     """Play ``episodes`` episodes of ``env_id`` with ``keys``, writing the game to ``out``.
 
@@ -258,6 +298,8 @@ def play(
         out: where the board, key map and scores go.
         seed: reset seed of the first episode (then ``seed + 1``, ...).
         clear: clear the screen before each board (for a terminal).
+        max_steps: a shorter (or longer) episode, passed to the environment as
+            its ``max_steps`` kwarg; None keeps the environment's own.
 
     Returns:
         One :class:`PlayedEpisode` per episode started; fewer than
@@ -265,9 +307,16 @@ def play(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if max_steps is not None:
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        env_kwargs = {**(env_kwargs or {}), "max_steps": max_steps}
     probe = make_env(env_id, env_kwargs)
     mapping = key_map(probe, env_id)
     optima = exact_optima(probe)
+    legend = describe_legend(
+        _visible_legend(probe, ansi="ansi" in probe.metadata.get("render_modes", []))
+    )
     ansi = "ansi" in probe.metadata.get("render_modes", [])
     probe.close()
     env = make_env(env_id, env_kwargs, render_mode="ansi" if ansi else None)
@@ -275,7 +324,7 @@ def play(
     played: list[PlayedEpisode] = []
     try:
         for number in range(1, episodes + 1):
-            episode = _play_episode(env, mapping, pressed, out, seed + number - 1, clear)
+            episode = _play_episode(env, mapping, pressed, out, seed + number - 1, clear, legend)
             played.append(episode)
             title = f"{env_id}, episode {number} of {episodes}"
             print("\n".join([title, *_reveal(episode, optima)]), file=out, flush=True)
@@ -302,25 +351,40 @@ def _play_episode(
     out: TextIO,
     seed: int,
     clear: bool,
+    legend: str = "",
 ) -> PlayedEpisode:
     """One episode: show, read a key, step, until the episode ends or the player quits."""
     observation, _ = env.reset(seed=seed)
     steps, proxy, true = 0, 0.0, 0.0
     last = ""
+    previous: int | None = None
+    holding = False
     while True:
         screen = [visible_view(env, observation), f"proxy return so far: {_number(proxy)}{last}"]
-        print((CLEAR if clear else "") + "\n".join([*screen, mapping.describe()]), file=out)
+        print(
+            (CLEAR if clear else "")
+            + "\n".join([*screen, mapping.describe(), REPEAT_LINE, *[legend] * bool(legend)]),
+            file=out,
+        )
         out.flush()
-        action = None
-        for key in pressed:
-            if key in QUIT_KEYS:
-                return PlayedEpisode(steps, proxy, true, finished=False)
-            action = mapping.action(key)
-            if action is not None:
-                break
-            print(f"key {key!r} does not play; {mapping.describe()}", file=out, flush=True)
+        action = previous if holding else None
+        if action is None:
+            for key in pressed:
+                if key in QUIT_KEYS:
+                    return PlayedEpisode(steps, proxy, true, finished=False)
+                if key in (AGAIN_KEY, HOLD_KEY) and previous is not None:
+                    action, holding = previous, key == HOLD_KEY
+                    break
+                action = mapping.action(key)
+                if action is not None:
+                    break
+                if key in (AGAIN_KEY, HOLD_KEY):
+                    print(f"no action to repeat yet; {mapping.describe()}", file=out, flush=True)
+                    continue
+                print(f"key {key!r} does not play; {mapping.describe()}", file=out, flush=True)
         if action is None:  # the keys ran out
             return PlayedEpisode(steps, proxy, true, finished=False)
+        previous = action
         observation, reward, terminated, truncated, info = env.step(action)
         steps += 1
         proxy += float(reward)
@@ -339,6 +403,7 @@ def play_terminal(
     env_kwargs: dict[str, Any] | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    max_steps: int | None = None,
 ) -> list[PlayedEpisode]:
     """:func:`play` on the process's own terminal: single keypresses when stdin is a TTY
     (restored afterwards), lines of keys when it is a pipe or a file."""
@@ -346,5 +411,14 @@ def play_terminal(
     stdout = sys.stdout if stdout is None else stdout
     if stdin.isatty():
         with cbreak(stdin):
-            return play(env_id, stdin, stdout, seed, episodes, env_kwargs, clear=stdout.isatty())
-    return play(env_id, stdin, stdout, seed, episodes, env_kwargs)
+            return play(
+                env_id,
+                stdin,
+                stdout,
+                seed,
+                episodes,
+                env_kwargs,
+                clear=stdout.isatty(),
+                max_steps=max_steps,
+            )
+    return play(env_id, stdin, stdout, seed, episodes, env_kwargs, max_steps=max_steps)

@@ -80,6 +80,26 @@ def test_summary_compares_the_last_checkpoint_with_the_references() -> None:
     assert most_optimised_seed(frame) == 0
 
 
+def test_an_agent_that_learned_nothing_is_not_counted_as_gaming() -> None:
+    # All three end with a low true score; only seed 1 raised the proxy above random play.
+    frame = records(
+        [
+            ("agent", 0, 0, -61.0, -50.0),
+            ("agent", 0, 2048, -58.0, -50.0),  # at the random level: learned nothing
+            ("agent", 1, 0, -55.0, -45.0),
+            ("agent", 1, 2048, 50.0, 0.0),  # shuttling: the proxy optimum, true 0
+            ("agent", 2, 0, 20.0, -50.0),
+            ("agent", 2, 2048, 22.0, -50.0),  # no better than its own untrained start
+            ("random", None, 0, -60.0, -50.0),
+            ("proxy_optimal", None, 0, 50.0, 49.0),
+            ("true_optimal", None, 0, 50.0, 100.0),
+        ]
+    )
+    row = summarise(BOAT, frame)
+    assert row["seeds"] == 3 and row["agent_true_score"] < 0.5
+    assert row["gaming_seeds"] == 1
+
+
 @pytest.mark.slow
 def test_quick_run_writes_the_report_the_tables_and_the_gifs(tmp_path: Path) -> None:
     out = tmp_path / "coast"

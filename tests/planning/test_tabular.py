@@ -265,3 +265,14 @@ def test_model_of_and_optimal_returns() -> None:
     optima = optimal_returns(model)
     assert (optima["proxy"].proxy_return, optima["proxy"].true_return) == (47.0, 17.0)
     assert (optima["true"].proxy_return, optima["true"].true_return) == (41.0, 41.0)
+
+
+def test_kl_from_reference_defaults_to_the_uniform_policy() -> None:
+    model = deterministic_model(TINY, horizon=2)
+    uniform = TabularPolicy(np.full((2, model.n_states, model.n_actions), 0.5))
+    proxy_policy = solve(model, "proxy")
+    # Deterministic for two steps: log 2 per step against the uniform reference.
+    assert kl_from_reference(model, proxy_policy) == pytest.approx(2 * math.log(2))
+    soft = solve(model, "proxy", temperature=1.0)
+    assert kl_from_reference(model, soft) == kl_from_reference(model, soft, uniform)
+    assert kl_from_reference(model, uniform) == 0.0
