@@ -27,7 +27,7 @@ LOWEST_TESTS := tests/envs/test_contract.py tests/envs/test_boat_race.py \
 	tests/sweeps/test_runner.py tests/analysis/test_metrics.py tests/reporting \
 	tests/teaching/test_render.py tests/test_rendering.py
 
-.PHONY: demo test test-suite test-lowest test-light bench docs lint clean
+.PHONY: demo test test-suite test-lowest test-light bench docs lint clean notebook
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,18 @@ bench: $(TEST_STAMP)
 # The API reference (mkdocs + mkdocstrings) into site/; needs no network.
 docs: $(TEST_STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site
+
+# The tutorial, docs/tutorial.ipynb, in JupyterLab (the `notebook` extra); Ctrl-C stops it.
+# Extra arguments for it, e.g. JUPYTER_ARGS="--no-browser" on a remote machine.
+NOTEBOOK_STAMP := $(VENV)/.proxygym-notebook
+JUPYTER_ARGS ?=
+
+$(NOTEBOOK_STAMP): pyproject.toml Makefile | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[notebook]"
+	touch $@ $(DEMO_STAMP)
+
+notebook: $(NOTEBOOK_STAMP)
+	$(VENV)/bin/jupyter lab docs/tutorial.ipynb $(JUPYTER_ARGS)
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check proxygym envs agents tests benchmarks experiments tools docs/tutorial.ipynb

@@ -385,6 +385,15 @@ class ProxyReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             }
         return observation, proxy, terminated, truncated, info
 
+    def render(self) -> Any:
+        """The wrapped environment's frame; a missing renderer names the extra that brings it."""
+        try:
+            return self.env.render()
+        except gym.error.DependencyNotInstalled as error:
+            raise gym.error.DependencyNotInstalled(
+                f"{error}; with proxygym: pip install -e '.[render]' in a proxygym checkout"
+            ) from error
+
     def _not_finite(
         self, values: list[float], weights: tuple[tuple[int, float], ...], role: str
     ) -> ValueError:

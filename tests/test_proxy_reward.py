@@ -11,6 +11,7 @@ checked here.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Any
 
@@ -273,3 +274,14 @@ def test_fast_discrete_check_agrees_with_gymnasium(space: gym.spaces.Discrete) -
         candidates += [value, np.int64(value), np.int32(value), np.array(value)]
     for action in candidates:
         assert _in_discrete(space, action) == space.contains(action), repr(action)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pygame") is not None, reason="checks the message without pygame"
+)
+def test_rendering_without_pygame_names_proxygyms_render_extra() -> None:
+    env = gym.make("proxygym/AcrobotHeight-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    with pytest.raises(gym.error.DependencyNotInstalled, match=r"\.\[render\]"):
+        env.render()
+    env.close()

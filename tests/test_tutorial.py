@@ -8,10 +8,14 @@ nothing is written back to ``docs/``. A probe cell appended to the in-memory
 copy prints the notebook's own variables as JSON; the tests check those and
 the printed text against the exact values of the environments. The handout
 tests solve the environments it names and look for the numbers it quotes.
+
+The notebook is committed with its outputs, written by
+``python tools/execute_notebook.py``; one test compares them with the fresh run.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -27,6 +31,7 @@ from nbclient import NotebookClient
 
 import proxygym
 from proxygym.planning import tabular
+from tools.execute_notebook import REFRESH, code_cells, normalise, text_outputs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 NOTEBOOK = DOCS / "tutorial.ipynb"
@@ -83,6 +88,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TMPDIR", str(workdir))  # the kernel inherits it: tempfile writes here
+        patch.setenv("PYTHONHASHSEED", "0")  # as tools/execute_notebook.py runs it
         NotebookClient(
             notebook,
             kernel_name="python3",
@@ -97,16 +103,55 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
     return Executed(notebook, probe, text, workdir)
 
 
-def test_stored_notebook_has_no_outputs() -> None:
-    """The committed notebook is stored cleared, so diffs stay small."""
+def test_stored_notebook_was_executed_top_to_bottom() -> None:
+    """The committed notebook is stored with its outputs (``python tools/execute_notebook.py``
+    writes them): every code cell run once, in order, without an error or timing metadata."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code, "the tutorial has no code cells"
     for index, cell in enumerate(code):
-        assert cell.outputs == [], f"code cell {index} was stored with outputs"
-        assert cell.execution_count is None, f"code cell {index} was stored with a count"
+        assert cell.execution_count == index + 1, (
+            f"code cell {index} was stored with count {cell.execution_count}, not {index + 1}: "
+            f"refresh the outputs with `{REFRESH}`"
+        )
+        assert not [o for o in cell.outputs if o.output_type == "error"], f"code cell {index}"
+        assert "execution" not in cell.metadata, f"code cell {index} was stored with timings"
     assert notebook.metadata.kernelspec.name == "python3"
+    shown = "\n".join(text for cell in code for text in text_outputs(cell))
+    assert str(Path.home()) not in shown and "/tmp/" not in shown, "an absolute path is stored"
+
+
+@pytest.mark.slow
+def test_stored_outputs_are_current(executed: Executed) -> None:
+    """The outputs committed with the notebook are the ones it shows when run now.
+
+    Compared: each code cell's text (streams, ``text/plain``, ``text/html``,
+    ``text/markdown``, errors) after :func:`tools.execute_notebook.normalise`
+    (temporary paths, seconds, memory addresses), and which figures it shows;
+    not the figures' bytes, which depend on the matplotlib and FreeType builds.
+    """
+    stored = code_cells(nbformat.read(NOTEBOOK, as_version=4))
+    fresh = code_cells(executed.notebook)[: len(stored)]  # without the probe cell
+    assert len(fresh) == len(stored)
+    stale = []
+    for index, (old, new) in enumerate(zip(stored, fresh, strict=True)):
+        before = [normalise(text) for text in text_outputs(old)]
+        now = [normalise(text, executed.workdir) for text in text_outputs(new)]
+        if before != now:
+            diff = difflib.unified_diff(
+                "\n".join(before).splitlines(),
+                "\n".join(now).splitlines(),
+                "committed",
+                "fresh",
+                lineterm="",
+            )
+            first_line = old.source.splitlines()[0] if old.source else ""
+            stale.append(f"code cell {index} ({first_line!r}):\n" + "\n".join(list(diff)[:20]))
+    assert not stale, (
+        f"the outputs committed in {NOTEBOOK.name} are not current; refresh them with "
+        f"`{REFRESH}`\n\n" + "\n\n".join(stale)
+    )
 
 
 @pytest.mark.slow

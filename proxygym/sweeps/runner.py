@@ -12,6 +12,12 @@ driver); workers of the local pool die with their driver, even when it is
 killed with ``kill -9``. The output directory is checked (a writable
 directory, room for the models) before any cell trains, and a cell whose
 files cannot be written keeps its trained model in a temporary directory.
+A local Ray instance started by a sweep ends with it, even after ``kill -9``
+(a watchdog process kills what Ray leaves behind).
+
+With ``progress`` and a pool of workers, the driver shows one live display:
+the cells bar and a line per training cell (steps done of steps in all),
+which the workers report through a queue while they train.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ BYTES_PER_CELL = 2 * 2**20
 _NOT_IDENTITY = ("name",)
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
 _PR_SET_PDEATHSIG = 1
+#: Where a pool worker sends its cells' training steps, with ``progress`` (set per worker).
+_steps_queue: Any = None
 
 
 class SweepError(RuntimeError):
@@ -261,9 +269,28 @@ def _guarded_run(
         # The cell runner imports torch and SB3: workers load it, the driver's CLI does not.
         from proxygym.sweeps.training import run_cell
 
-        return run_cell(config, cell, progress=progress, tensorboard_log=tensorboard_log)
+        extra: dict[str, Any] = {}
+        if _steps_queue is not None:  # a pool worker of a sweep with --progress
+            extra["report"] = _step_reporter(_steps_queue, cell.key)
+        return run_cell(config, cell, progress=progress, tensorboard_log=tensorboard_log, **extra)
     except Exception:  # noqa: BLE001  (recorded, and must not stop the other cells)
         return cell.key, traceback.format_exc()
+
+
+def _step_reporter(queue: Any, key: str) -> Callable[[int, int], None]:
+    """What a worker's cell reports its steps to: (key, done, total) onto the driver's queue."""
+
+    def report(done: int, total: int) -> None:
+        queue.put((key, done, total))  # buffered by the queue's thread: never blocks training
+
+    return report
+
+
+def _init_worker(steps: Any) -> None:
+    """Initializer of a pool worker: die with the driver, report steps to ``steps`` if any."""
+    global _steps_queue
+    _die_with_driver()
+    _steps_queue = steps
 
 
 #: What a finished cell's outcome is handed to (its sweep writes it).
@@ -323,8 +350,95 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             pass
 
 
-def _run_local(tasks: Sequence[Task], workers: int, progress: bool) -> None:
-    """Run ``tasks`` in order, in this process (one worker) or a pool of ``workers``."""
+class _CellsDisplay:
+    """One live display: a bar of finished cells and a line per training cell (its steps).
+
+    ``steps`` and ``finished`` may be called from any thread (the pool's
+    reports arrive on one); a cell's line goes once it has finished.
+    """
+
+    def __init__(self, total: int, console: Any = None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            console=console,
+            refresh_per_second=4,
+        )
+        self.lock = threading.Lock()
+        self.cells = self.progress.add_task("cells", total=total, unit="cells")
+        self.lines: dict[str, Any] = {}
+        self.done: set[str] = set()
+        self.progress.start()
+
+    def steps(self, key: str, done: int, total: int) -> None:
+        """Cell ``key`` has trained ``done`` of its ``total`` steps."""
+        with self.lock:
+            if key in self.done:
+                return  # a report that arrived after its cell's result
+            if key in self.lines:
+                self.progress.update(self.lines[key], completed=done, total=total)
+            else:
+                self.lines[key] = self.progress.add_task(
+                    key, total=total, completed=done, unit="steps"
+                )
+
+    def finished(self, key: str) -> None:
+        with self.lock:
+            self.done.add(key)
+            line = self.lines.pop(key, None)
+            if line is not None:
+                self.progress.remove_task(line)
+            self.progress.advance(self.cells)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+@contextmanager
+def _pumped(queue: Any, display: _CellsDisplay) -> Iterator[None]:
+    """While the block runs (and its pool ends), a thread moves step reports to ``display``."""
+    import queue as queues
+
+    stop = threading.Event()
+
+    def pump() -> None:
+        while not stop.is_set():
+            try:
+                display.steps(*queue.get(timeout=0.1))
+            except queues.Empty:
+                continue
+            except (EOFError, OSError):  # pragma: no cover  (queue closed under it)
+                return
+
+    thread = threading.Thread(target=pump, name="proxygym-steps", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        queue.cancel_join_thread()  # the driver never puts: nothing of its own to flush
+        queue.close()
+
+
+def _run_local(
+    tasks: Sequence[Task], workers: int, progress: bool, display: _CellsDisplay | None = None
+) -> None:
+    """Run ``tasks`` in order, in this process (one worker) or a pool of ``workers``.
+
+    With a ``display``, the pool's workers report their cells' steps to it.
+    """
     if workers == 1:
         for config, cell, tensorboard_log, on_done in tasks:
             on_done(_guarded_run(config, cell, progress, tensorboard_log))
@@ -339,9 +453,16 @@ def _run_local(tasks: Sequence[Task], workers: int, progress: bool) -> None:
         context.set_forkserver_preload(["proxygym.sweeps.training", "torch._dynamo"])
     else:  # pragma: no cover
         context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_die_with_driver
-    ) as pool:
+    with ExitStack() as stack:
+        steps = None
+        if display is not None:
+            steps = context.Queue()
+            stack.enter_context(_pumped(steps, display))
+        pool = stack.enter_context(
+            ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(steps,)
+            )
+        )
         try:
             # Submitted in order, and the pool starts them in that order.
             handlers: dict[Future[Any], OnDone] = {
@@ -384,6 +505,108 @@ def _stop_signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+#: The watchdog of a local Ray instance (run as ``python -c``, so it imports nothing heavy).
+#: Its stdin is a pipe from the driver: lines of pids (Ray's node processes, the roots)
+#: then end of file, when the driver has shut Ray down or died. Until then it notes,
+#: twice a second, the roots and all their descendants (pid and start time, from /proc);
+#: then it kills whichever of them still run. A process that has lost its parent is
+#: reparented away from its tree, hence the notes taken while the tree is whole.
+_RAY_WATCHDOG = """
+import os, select, signal, sys
+for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+def table():
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] not in "ZX":
+                found[int(entry)] = (int(fields[1]), fields[19])
+    return found
+
+roots, noted, buffer = set(), {}, b""
+while True:
+    ready, _, _ = select.select([0], [], [], 0.5)
+    chunk = os.read(0, 4096) if ready else None
+    if chunk is not None:
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\\n")
+        roots.update(int(line) for line in lines if line.strip())
+    processes = table()
+    tree = {pid for pid in roots if pid in processes}
+    grew = True
+    while grew:
+        more = {pid for pid, (ppid, _) in processes.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    noted.update((pid, processes[pid][1]) for pid in tree)
+    if chunk == b"":
+        break
+processes = table()
+for pid, started in noted.items():
+    if pid != os.getpid() and pid in processes and processes[pid][1] == started:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (from /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+            found.add(int(entry))
+    return found
+
+
+@contextmanager
+def _local_ray(ray: Any, workers: int) -> Iterator[None]:
+    """Start a local Ray instance for the block, and end it with the block or the driver.
+
+    Ray's node processes die with their driver (they get ``PR_SET_PDEATHSIG``)
+    and its workers follow the raylet, but its agents outlive a driver killed
+    with ``kill -9`` (they wait on the dead GCS). So, where /proc exists, a
+    watchdog process (:data:`_RAY_WATCHDOG`) watches the processes Ray started
+    and kills those still running when the driver has gone, however it went.
+    """
+    watchdog = None
+    if Path("/proc/self/stat").exists():
+        before = _children(os.getpid())
+        watchdog = subprocess.Popen(
+            [sys.executable, "-c", _RAY_WATCHDOG], stdin=subprocess.PIPE, close_fds=True
+        )
+    try:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        try:
+            if watchdog is not None and watchdog.stdin is not None:
+                roots = _children(os.getpid()) - before - {watchdog.pid}
+                watchdog.stdin.write("".join(f"{pid}\n" for pid in sorted(roots)).encode())
+                watchdog.stdin.flush()
+            yield
+        finally:
+            ray.shutdown()
+    finally:
+        if watchdog is not None:
+            if watchdog.stdin is not None:
+                watchdog.stdin.close()  # the watchdog ends what Ray left running, then exits
+            watchdog.wait()
+
+
 def _run_ray(
     config: SweepConfig,
     cells: list[Cell],
@@ -398,26 +621,23 @@ def _run_ray(
         raise SweepError(
             "the ray backend needs Ray: pip install -e '.[ray]' in a proxygym checkout"
         ) from error
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        # ray.init sets a SIGTERM handler of its own (sys.exit): SIGTERM should
-        # still stop the sweep as Ctrl-C does, and shut down the Ray it started.
-        if threading.current_thread() is threading.main_thread():
-            for signum in _STOP_SIGNALS:
-                signal.signal(signum, _stop_signal)
-    try:
+    with ExitStack() as stack:
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+                stack.callback(ray.shutdown)
+            else:
+                stack.enter_context(_local_ray(ray, workers))
+            # ray.init sets a SIGTERM handler of its own (sys.exit): SIGTERM should
+            # still stop the sweep as Ctrl-C does, and shut down the Ray it started.
+            if threading.current_thread() is threading.main_thread():
+                for signum in _STOP_SIGNALS:
+                    signal.signal(signum, _stop_signal)
         remote = ray.remote(num_cpus=1)(_guarded_run)
         pending = [remote.remote(config, cell, False, tensorboard_log) for cell in cells]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             on_done(ray.get(done[0]))
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 class _SweepRun:
@@ -449,7 +669,7 @@ class _SweepRun:
             results.remove_tensorboard_runs(out, cell.key)
         self.ran: list[str] = []
         self.failed: list[str] = []
-        self.bar: Any = None
+        self.bar: _CellsDisplay | None = None
         self.tensorboard_log = str(results.tensorboard_dir(out))
 
     def tasks(self) -> list[Task]:
@@ -466,7 +686,7 @@ class _SweepRun:
         self.write_table()
         self.finished = time.perf_counter()
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.finished(key)
         elif self.progress:
             count = f"{len(self.ran) + len(self.failed)}/{len(self.todo)}"
             self.echo(f"{self.label}cell {count} finished: {key}")
@@ -509,7 +729,8 @@ def run_sweep(
         workers: parallel processes (local) or CPUs to start Ray with.
         backend: ``"local"`` (a process pool) or ``"ray"``.
         ray_address: an existing Ray cluster; None starts a local Ray instance.
-        progress: show progress bars (per cell, and SB3's while training with one worker).
+        progress: show progress: SB3's bar per cell with one local worker; with a
+            pool, a live display of the cells and each training cell's steps.
     """
     if backend not in BACKENDS:
         raise SweepError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
@@ -520,13 +741,14 @@ def run_sweep(
     with _stop_signals_interrupt(), _exclusive(out):
         run = _SweepRun(config, out, echo, progress)
         run.write_table()
-        # One worker shows SB3's own bar per cell; rich allows one live bar at a time.
+        # One worker shows SB3's own bar per cell; rich allows one live display at a
+        # time, so a pool's workers report their steps to the driver's display instead.
         inline = backend == "local" and workers == 1
         if progress and run.todo and not inline:
-            run.bar = _progress_bar(len(run.todo))
+            run.bar = _CellsDisplay(len(run.todo))
         try:
             if backend == "local":
-                _run_local(run.tasks(), workers, progress and inline)
+                _run_local(run.tasks(), workers, progress and inline, run.bar)
             else:
                 _run_ray(config, run.todo, workers, ray_address, run.tensorboard_log, run.on_done)
         finally:
@@ -567,14 +789,3 @@ def run_sweeps(
             runs[-1].write_table()
         _run_local([task for run in runs for task in run.tasks()], workers, False)
     return [run.summary() for run in runs]
-
-
-def _progress_bar(total: int) -> Any:
-    import warnings
-
-    from tqdm import TqdmExperimentalWarning
-    from tqdm.rich import tqdm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TqdmExperimentalWarning)
-        return tqdm(total=total, desc="cells", unit="cell")

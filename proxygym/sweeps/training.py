@@ -91,13 +91,56 @@ class _Checkpoints(BaseCallback):
             self.evaluate_now(self.pending.pop(0), self.num_timesteps)
 
 
+#: What a cell's training reports its progress to: (steps trained so far, steps in all).
+StepReport = Callable[[int, int], None]
+
+
+class StepReporter(BaseCallback):
+    """Reports the steps trained so far to ``report(done, total)``, at most every ``interval`` s.
+
+    It reads ``num_timesteps`` and the clock only (no generator, no change to
+    training), so a cell trains bit-identically with or without it. ``base``
+    counts steps of the cell's earlier runs (candidates), ``total`` all of them.
+    It reports when training starts and ends too.
+    """
+
+    def __init__(self, report: StepReport, total: int, base: int = 0, interval: float = 0.2):
+        super().__init__()
+        self.report, self.total, self.base, self.interval = report, total, base, interval
+        self.last = 0.0
+
+    def _on_training_start(self) -> None:
+        self._send()
+
+    def _on_step(self) -> bool:
+        if time.monotonic() - self.last >= self.interval:
+            self._send()
+        return True
+
+    def _on_training_end(self) -> None:
+        self._send()
+
+    def _send(self) -> None:
+        self.last = time.monotonic()
+        self.report(self.base + self.num_timesteps, self.total)
+
+
 class _CellRunner:
     """Executes one cell of one config."""
 
     def __init__(
-        self, config: SweepConfig, cell: Cell, progress: bool, tensorboard_log: str | None
+        self,
+        config: SweepConfig,
+        cell: Cell,
+        progress: bool,
+        tensorboard_log: str | None,
+        report: StepReport | None = None,
     ):
         self.config = config
+        self.report = report
+        #: Steps trained by the cell's finished runs, and by all its runs once done.
+        self.trained = 0
+        self.total_steps = config.timesteps
         self.axis = config.pressure
         self.cell = cell
         self.progress = progress
@@ -159,8 +202,11 @@ class _CellRunner:
         mitigations: list[BaseCallback] | None = None,
     ) -> None:
         logger = ProxyTrueLogger()
+        reporter = []
+        if self.report is not None:
+            reporter = [StepReporter(self.report, self.total_steps, self.trained)]
         callbacks = CallbackList(
-            [logger] + ([extra] if extra is not None else []) + (mitigations or [])
+            [logger] + ([extra] if extra is not None else []) + (mitigations or []) + reporter
         )
         model.learn(
             total_timesteps=self.config.timesteps,
@@ -168,6 +214,7 @@ class _CellRunner:
             progress_bar=self.progress,
             tb_log_name=self.cell.key,
         )
+        self.trained += model.num_timesteps
         self.result.episodes.extend(logger.episodes)
 
     def evaluate(
@@ -222,6 +269,7 @@ class _CellRunner:
         n_candidates = axis.candidates(levels)
         runs: list[tuple[BaseAlgorithm, Any]] = []
         scores: list[float] = []
+        self.total_steps = self.config.timesteps * (n_candidates or 1)
         for index in range(1 if n_candidates is None else n_candidates):
             run_seed = _candidate_seed(seed, index)
             model = self.new_agent(run_seed, **overrides)
@@ -297,7 +345,15 @@ class _CellRunner:
 
 
 def run_cell(
-    config: SweepConfig, cell: Cell, progress: bool = False, tensorboard_log: str | None = None
+    config: SweepConfig,
+    cell: Cell,
+    progress: bool = False,
+    tensorboard_log: str | None = None,
+    report: StepReport | None = None,
 ) -> CellResult:
-    """Run ``cell`` of ``config`` and return its records, episode log and model."""
-    return _CellRunner(config, cell, progress, tensorboard_log).run()
+    """Run ``cell`` of ``config`` and return its records, episode log and model.
+
+    ``report``, if given, is called with (steps trained, steps in all) while
+    the cell trains (:class:`StepReporter`); it does not change the training.
+    """
+    return _CellRunner(config, cell, progress, tensorboard_log, report).run()
