@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,32 @@ def comparable(directory: Path) -> pd.DataFrame:
     """All records except wall-clock time, in a canonical order."""
     frame = results.load(directory).drop(columns=["wall_time"])
     return frame.sort_values(["cell", "policy", "step"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Process:
+    """One live process, as /proc tells it (the fault tests look for survivors with it)."""
+
+    pid: int
+    parent: int
+    group: int
+    session: int
+    command: str
+
+
+def live_processes() -> list[Process]:
+    """Every live (not zombie) process on the machine, from /proc (Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue  # ended while we looked
+        state, parent, group, session = stat[stat.rindex(")") + 2 :].split()[:4]
+        if state not in ("Z", "X"):
+            text = command.replace(b"\0", b" ").decode(errors="replace")
+            found.append(Process(int(entry), int(parent), int(group), int(session), text))
+    return found

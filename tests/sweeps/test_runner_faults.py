@@ -19,7 +19,7 @@ from proxygym.sweeps import results
 from proxygym.sweeps.config import Cell, SweepConfig
 from proxygym.sweeps.results import CellResult
 from proxygym.sweeps.runner import SweepError, run_sweep
-from tests.sweeps.helpers import tiny_config, write_toml
+from tests.sweeps.helpers import live_processes, tiny_config, write_toml
 
 #: A sweep whose agent cell trains for hours while its two baselines take a second.
 LONG: dict[str, Any] = {
@@ -95,19 +95,8 @@ def test_stop_signal_interrupts_like_ctrl_c_and_keeps_finished_cells(
 
 
 def _group(pgid: int) -> dict[int, int]:
-    """Live (not zombie) processes of a process group: pid -> parent pid, from /proc."""
-    members = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        state, ppid, group = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(group) == pgid and state not in ("Z", "X"):
-            members[int(entry)] = int(ppid)
-    return members
+    """Live processes of a process group: pid -> parent pid."""
+    return {p.pid: p.parent for p in live_processes() if p.group == pgid}
 
 
 def _workers(driver: int) -> list[int]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from proxygym.sweeps import results
-from tests.sweeps.helpers import write_toml
+from tests.sweeps.helpers import live_processes, write_toml
 
 #: A sweep whose agent cell trains for hours while its two baselines take a second.
 LONG: dict[str, Any] = {
@@ -34,24 +34,12 @@ pytest.importorskip("ray")
 
 
 def _session(sid: int) -> dict[int, str]:
-    """Live (not zombie) processes of a session: pid -> command line, from /proc.
+    """Live processes of a session: pid -> command line.
 
     Ray's workers put themselves in process groups of their own, but stay in
     the session of the sweep that started them.
     """
-    members = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            command = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
-            members[int(entry)] = command.replace(b"\0", b" ").decode(errors="replace")
-    return members
+    return {p.pid: p.command for p in live_processes() if p.session == sid}
 
 
 def _start_ray_sweep(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
