@@ -22,7 +22,6 @@ which the workers report through a queue while they train.
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import json
 import multiprocessing
@@ -32,7 +31,6 @@ import platform
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -44,25 +42,27 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from proxygym.sweeps import results
 from proxygym.sweeps.config import Cell, SweepConfig, plan_cells
+from proxygym.sweeps.processes import (
+    STOP_SIGNALS,
+    die_with_driver,
+    local_ray,
+    stop_pool,
+    stop_signal,
+    stop_signals_interrupt,
+)
+from proxygym.sweeps.progress import CellsDisplay, pumped, step_reporter
 from proxygym.sweeps.results import CellResult
 
 BACKENDS = ("local", "ray")
 _VERSIONED = ("proxygym", "gymnasium", "stable-baselines3", "torch", "numpy", "pandas")
-#: Signals that stop a sweep as Ctrl-C does (finished cells are kept).
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 #: Disk space a cell needs, roughly (its model, episode log, records and curves).
 BYTES_PER_CELL = 2 * 2**20
 #: Keys of a config that do not change its cells (a renamed TOML still resumes).
 _NOT_IDENTITY = ("name",)
-#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
-_PR_SET_PDEATHSIG = 1
 #: Where a pool worker sends its cells' training steps, with ``progress`` (set per worker).
 _steps_queue: Any = None
 
@@ -271,25 +271,16 @@ def _guarded_run(
 
         extra: dict[str, Any] = {}
         if _steps_queue is not None:  # a pool worker of a sweep with --progress
-            extra["report"] = _step_reporter(_steps_queue, cell.key)
+            extra["report"] = step_reporter(_steps_queue, cell.key)
         return run_cell(config, cell, progress=progress, tensorboard_log=tensorboard_log, **extra)
     except Exception:  # noqa: BLE001  (recorded, and must not stop the other cells)
         return cell.key, traceback.format_exc()
 
 
-def _step_reporter(queue: Any, key: str) -> Callable[[int, int], None]:
-    """What a worker's cell reports its steps to: (key, done, total) onto the driver's queue."""
-
-    def report(done: int, total: int) -> None:
-        queue.put((key, done, total))  # buffered by the queue's thread: never blocks training
-
-    return report
-
-
 def _init_worker(steps: Any) -> None:
     """Initializer of a pool worker: die with the driver, report steps to ``steps`` if any."""
     global _steps_queue
-    _die_with_driver()
+    die_with_driver()
     _steps_queue = steps
 
 
@@ -299,141 +290,8 @@ OnDone = Callable[[CellResult | tuple[str, str]], None]
 Task = tuple[SweepConfig, Cell, str | None, OnDone]
 
 
-def _die_with_driver() -> None:
-    """Initializer of a pool worker: end it when the sweep's driver ends, however that ends.
-
-    A worker is a child of the fork server, not of the driver, and the fork
-    server outlives the driver while any worker runs (each holds its alive
-    pipe). So a worker watches the driver itself: a thread waits on the
-    pipe that multiprocessing keeps to the driver (``parent_process().sentinel``,
-    readable once the driver is gone, even after ``kill -9``) and ends the
-    worker at once. On Linux ``PR_SET_PDEATHSIG`` also kills it with its
-    parent, the fork server. Once the workers are gone the fork server sees
-    its alive pipe close and exits too: no process of the sweep survives it.
-    Where a worker has no sentinel it polls its parent's pid instead.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover  (no prctl: the thread suffices)
-            pass
-    driver = multiprocessing.parent_process()
-    sentinel = getattr(driver, "sentinel", None)
-    if sentinel is not None:
-        if multiprocessing.connection.wait([sentinel], timeout=0):
-            os._exit(1)  # the driver died before this worker started
-
-        def watch() -> None:
-            multiprocessing.connection.wait([sentinel])
-            os._exit(1)
-
-    else:  # pragma: no cover  (multiprocessing always gives one; a fallback all the same)
-        parent = os.getppid()
-
-        def watch() -> None:
-            while os.getppid() == parent:
-                time.sleep(1.0)
-            os._exit(1)
-
-    threading.Thread(target=watch, name="proxygym-die-with-driver", daemon=True).start()
-
-
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel the queued cells and kill the running ones (the sweep is being abandoned)."""
-    workers = dict(getattr(pool, "_processes", None) or {})  # no public handle before 3.14
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in workers.values():
-        try:
-            process.kill()
-        except (OSError, ValueError):  # already gone
-            pass
-
-
-class _CellsDisplay:
-    """One live display: a bar of finished cells and a line per training cell (its steps).
-
-    ``steps`` and ``finished`` may be called from any thread (the pool's
-    reports arrive on one); a cell's line goes once it has finished.
-    """
-
-    def __init__(self, total: int, console: Any = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
-            TimeElapsedColumn(),
-            console=console,
-            refresh_per_second=4,
-        )
-        self.lock = threading.Lock()
-        self.cells = self.progress.add_task("cells", total=total, unit="cells")
-        self.lines: dict[str, Any] = {}
-        self.done: set[str] = set()
-        self.progress.start()
-
-    def steps(self, key: str, done: int, total: int) -> None:
-        """Cell ``key`` has trained ``done`` of its ``total`` steps."""
-        with self.lock:
-            if key in self.done:
-                return  # a report that arrived after its cell's result
-            if key in self.lines:
-                self.progress.update(self.lines[key], completed=done, total=total)
-            else:
-                self.lines[key] = self.progress.add_task(
-                    key, total=total, completed=done, unit="steps"
-                )
-
-    def finished(self, key: str) -> None:
-        with self.lock:
-            self.done.add(key)
-            line = self.lines.pop(key, None)
-            if line is not None:
-                self.progress.remove_task(line)
-            self.progress.advance(self.cells)
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-@contextmanager
-def _pumped(queue: Any, display: _CellsDisplay) -> Iterator[None]:
-    """While the block runs (and its pool ends), a thread moves step reports to ``display``."""
-    import queue as queues
-
-    stop = threading.Event()
-
-    def pump() -> None:
-        while not stop.is_set():
-            try:
-                display.steps(*queue.get(timeout=0.1))
-            except queues.Empty:
-                continue
-            except (EOFError, OSError):  # pragma: no cover  (queue closed under it)
-                return
-
-    thread = threading.Thread(target=pump, name="proxygym-steps", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-        queue.cancel_join_thread()  # the driver never puts: nothing of its own to flush
-        queue.close()
-
-
 def _run_local(
-    tasks: Sequence[Task], workers: int, progress: bool, display: _CellsDisplay | None = None
+    tasks: Sequence[Task], workers: int, progress: bool, display: CellsDisplay | None = None
 ) -> None:
     """Run ``tasks`` in order, in this process (one worker) or a pool of ``workers``.
 
@@ -457,7 +315,7 @@ def _run_local(
         steps = None
         if display is not None:
             steps = context.Queue()
-            stack.enter_context(_pumped(steps, display))
+            stack.enter_context(pumped(steps, display))
         pool = stack.enter_context(
             ProcessPoolExecutor(
                 max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(steps,)
@@ -477,134 +335,8 @@ def _run_local(
         except BaseException:
             # Interrupted, or a cell could not be stored: stop at once rather
             # than wait for the running cells (their results would be lost anyway).
-            _stop_pool(pool)
+            stop_pool(pool)
             raise
-
-
-def _stop_signal(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
-
-
-@contextmanager
-def _stop_signals_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` as Ctrl-C does.
-
-    So a sweep stopped by ``kill``, a scheduler or a closed terminal keeps its
-    finished cells, stops its workers and reports the interruption. The
-    previous handlers come back afterwards. Only the main thread can install
-    handlers: elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, _stop_signal) for signum in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-#: The watchdog of a local Ray instance (run as ``python -c``, so it imports nothing heavy).
-#: Its stdin is a pipe from the driver: lines of pids (Ray's node processes, the roots)
-#: then end of file, when the driver has shut Ray down or died. Until then it notes,
-#: twice a second, the roots and all their descendants (pid and start time, from /proc);
-#: then it kills whichever of them still run. A process that has lost its parent is
-#: reparented away from its tree, hence the notes taken while the tree is whole.
-_RAY_WATCHDOG = """
-import os, select, signal, sys
-for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-    signal.signal(getattr(signal, name), signal.SIG_IGN)
-
-def table():
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    stat = handle.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] not in "ZX":
-                found[int(entry)] = (int(fields[1]), fields[19])
-    return found
-
-roots, noted, buffer = set(), {}, b""
-while True:
-    ready, _, _ = select.select([0], [], [], 0.5)
-    chunk = os.read(0, 4096) if ready else None
-    if chunk is not None:
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\\n")
-        roots.update(int(line) for line in lines if line.strip())
-    processes = table()
-    tree = {pid for pid in roots if pid in processes}
-    grew = True
-    while grew:
-        more = {pid for pid, (ppid, _) in processes.items() if ppid in tree} - tree
-        tree |= more
-        grew = bool(more)
-    noted.update((pid, processes[pid][1]) for pid in tree)
-    if chunk == b"":
-        break
-processes = table()
-for pid, started in noted.items():
-    if pid != os.getpid() and pid in processes and processes[pid][1] == started:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-"""
-
-
-def _children(pid: int) -> set[int]:
-    """The live child processes of ``pid`` (from /proc)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-            found.add(int(entry))
-    return found
-
-
-@contextmanager
-def _local_ray(ray: Any, workers: int) -> Iterator[None]:
-    """Start a local Ray instance for the block, and end it with the block or the driver.
-
-    Ray's node processes die with their driver (they get ``PR_SET_PDEATHSIG``)
-    and its workers follow the raylet, but its agents outlive a driver killed
-    with ``kill -9`` (they wait on the dead GCS). So, where /proc exists, a
-    watchdog process (:data:`_RAY_WATCHDOG`) watches the processes Ray started
-    and kills those still running when the driver has gone, however it went.
-    """
-    watchdog = None
-    if Path("/proc/self/stat").exists():
-        before = _children(os.getpid())
-        watchdog = subprocess.Popen(
-            [sys.executable, "-c", _RAY_WATCHDOG], stdin=subprocess.PIPE, close_fds=True
-        )
-    try:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        try:
-            if watchdog is not None and watchdog.stdin is not None:
-                roots = _children(os.getpid()) - before - {watchdog.pid}
-                watchdog.stdin.write("".join(f"{pid}\n" for pid in sorted(roots)).encode())
-                watchdog.stdin.flush()
-            yield
-        finally:
-            ray.shutdown()
-    finally:
-        if watchdog is not None:
-            if watchdog.stdin is not None:
-                watchdog.stdin.close()  # the watchdog ends what Ray left running, then exits
-            watchdog.wait()
 
 
 def _run_ray(
@@ -627,12 +359,12 @@ def _run_ray(
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
                 stack.callback(ray.shutdown)
             else:
-                stack.enter_context(_local_ray(ray, workers))
+                stack.enter_context(local_ray(ray, workers))
             # ray.init sets a SIGTERM handler of its own (sys.exit): SIGTERM should
             # still stop the sweep as Ctrl-C does, and shut down the Ray it started.
             if threading.current_thread() is threading.main_thread():
-                for signum in _STOP_SIGNALS:
-                    signal.signal(signum, _stop_signal)
+                for signum in STOP_SIGNALS:
+                    signal.signal(signum, stop_signal)
         remote = ray.remote(num_cpus=1)(_guarded_run)
         pending = [remote.remote(config, cell, False, tensorboard_log) for cell in cells]
         while pending:
@@ -669,7 +401,7 @@ class _SweepRun:
             results.remove_tensorboard_runs(out, cell.key)
         self.ran: list[str] = []
         self.failed: list[str] = []
-        self.bar: _CellsDisplay | None = None
+        self.bar: CellsDisplay | None = None
         self.tensorboard_log = str(results.tensorboard_dir(out))
 
     def tasks(self) -> list[Task]:
@@ -738,14 +470,14 @@ def run_sweep(
         raise SweepError(f"workers must be >= 1, got {workers}")
     out = Path(out)
     check_output(out, _remaining(config, out))
-    with _stop_signals_interrupt(), _exclusive(out):
+    with stop_signals_interrupt(), _exclusive(out):
         run = _SweepRun(config, out, echo, progress)
         run.write_table()
         # One worker shows SB3's own bar per cell; rich allows one live display at a
         # time, so a pool's workers report their steps to the driver's display instead.
         inline = backend == "local" and workers == 1
         if progress and run.todo and not inline:
-            run.bar = _CellsDisplay(len(run.todo))
+            run.bar = CellsDisplay(len(run.todo))
         try:
             if backend == "local":
                 _run_local(run.tasks(), workers, progress and inline, run.bar)
@@ -781,7 +513,7 @@ def run_sweeps(
     for config, out in jobs:
         check_output(Path(out), _remaining(config, Path(out)))
     with ExitStack() as stack:
-        stack.enter_context(_stop_signals_interrupt())
+        stack.enter_context(stop_signals_interrupt())
         runs = []
         for config, out in jobs:
             stack.enter_context(_exclusive(Path(out)))

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from proxygym.agents import make_agent
 from proxygym.sweeps.config import plan_cells
-from proxygym.sweeps.runner import _CellsDisplay, run_sweep
+from proxygym.sweeps.progress import CellsDisplay
+from proxygym.sweeps.runner import run_sweep
 from proxygym.sweeps.training import StepReporter, run_cell
 from tests.sweeps.helpers import tiny_config
 
@@ -78,7 +79,7 @@ def test_step_reporter_counts_from_its_base_at_most_every_interval() -> None:
 
 def test_display_shows_a_line_per_training_cell_until_it_finishes() -> None:
     file = io.StringIO()
-    display = _CellsDisplay(2, Console(file=file, force_terminal=True, width=120))
+    display = CellsDisplay(2, Console(file=file, force_terminal=True, width=120))
     display.steps("agent-seed0", 64, 256)
     display.steps("agent-seed1", 0, 256)
     display.progress.refresh()
