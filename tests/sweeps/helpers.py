@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,3 +94,62 @@ def live_processes() -> list[Process]:
             text = command.replace(b"\0", b" ").decode(errors="replace")
             found.append(Process(int(entry), int(parent), int(group), int(session), text))
     return found
+
+
+def session(sid: int) -> dict[int, Process]:
+    """Live processes of a session, by pid (a sweep started in a session of its own keeps
+    every process it starts there: pool workers, the fork server, Ray's processes)."""
+    return {p.pid: p for p in live_processes() if p.session == sid}
+
+
+def kill_session(sid: int) -> None:
+    for pid in session(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass  # ended meanwhile
+
+
+def assert_session_ends(sid: int, seconds: float) -> None:
+    """Wait until no process of session ``sid`` is left; fail (after cleaning up) if one is."""
+    deadline = time.monotonic() + seconds
+    while session(sid):
+        if time.monotonic() > deadline:
+            left = {pid: p.command for pid, p in session(sid).items()}
+            kill_session(sid)  # clean up before failing
+            raise AssertionError(f"processes of the sweep outlived it: {left}")
+        time.sleep(0.05)
+
+
+#: A sweep whose agent cell trains for far longer than any test waits.
+LONG: dict[str, Any] = {
+    "env": "proxygym/BoatRace-v0",
+    "algo": "ppo",
+    "timesteps": 50_000_000,
+    "seeds": [0],
+    "eval_episodes": 1,
+    "baselines": ["random", "exact"],
+    "pressure": {"axis": "timesteps", "levels": [0, 50_000_000]},
+}
+
+
+def start_long_sweep(
+    tmp_path: Path, options: list[str], training: Callable[[int], bool], seconds: float
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """``proxygym sweep`` of :data:`LONG` in a session of its own, returned once both
+    baselines are done and ``training(pid)`` says its agent cell trains."""
+    config_file = write_toml(tmp_path / "long.toml", LONG)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "proxygym.cli", "sweep", str(config_file), "--out", str(out)]
+    # Output to files, not pipes: a surviving worker would hold a pipe open.
+    with (tmp_path / "stdout").open("wb") as stdout, (tmp_path / "stderr").open("wb") as stderr:
+        process = subprocess.Popen(
+            [*command, *options], stdout=stdout, stderr=stderr, start_new_session=True
+        )
+    deadline = time.monotonic() + seconds
+    while results.completed_cells(out) != {"random", "exact"} or not training(process.pid):
+        if process.poll() is not None:
+            raise AssertionError((tmp_path / "stderr").read_text())
+        assert time.monotonic() < deadline, "the sweep made no progress"
+        time.sleep(0.05)
+    return process, out

@@ -6,8 +6,6 @@ import errno
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,18 +17,15 @@ from proxygym.sweeps import results
 from proxygym.sweeps.config import Cell, SweepConfig
 from proxygym.sweeps.results import CellResult
 from proxygym.sweeps.runner import SweepError, run_sweep
-from tests.sweeps.helpers import live_processes, tiny_config, write_toml
+from tests.sweeps.helpers import (
+    assert_session_ends,
+    kill_session,
+    session,
+    start_long_sweep,
+    tiny_config,
+)
 
 #: A sweep whose agent cell trains for hours while its two baselines take a second.
-LONG: dict[str, Any] = {
-    "env": "proxygym/BoatRace-v0",
-    "algo": "ppo",
-    "timesteps": 50_000_000,
-    "seeds": [0],
-    "eval_episodes": 1,
-    "baselines": ["random", "exact"],
-    "pressure": {"axis": "timesteps", "levels": [0, 50_000_000]},
-}
 
 
 def quiet(message: str) -> None:
@@ -94,49 +89,16 @@ def test_stop_signal_interrupts_like_ctrl_c_and_keeps_finished_cells(
     assert results.completed_cells(tmp_path) == {"agent-seed0"}
 
 
-def _group(pgid: int) -> dict[int, int]:
-    """Live processes of a process group: pid -> parent pid."""
-    return {p.pid: p.parent for p in live_processes() if p.group == pgid}
-
-
-def _workers(driver: int) -> list[int]:
-    """The pool's workers: children of the driver's children (the fork server's)."""
-    members = _group(driver)
-    children = {pid for pid, ppid in members.items() if ppid == driver}
-    return [pid for pid, ppid in members.items() if ppid in children]
+def _two_workers(driver: int) -> bool:
+    """Whether the pool's two workers run: children of the driver's child (the fork server)."""
+    members = session(driver)
+    children = {pid for pid, p in members.items() if p.parent == driver}
+    return sum(p.parent in children for p in members.values()) >= 2
 
 
 def _start_long_sweep(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     """A two-worker sweep busy training its agent cell once both baselines are done."""
-    config_file = write_toml(tmp_path / "long.toml", LONG)
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "proxygym.cli", "sweep", str(config_file)]
-    # Output to files, not pipes: a surviving worker would hold a pipe open.
-    with (tmp_path / "stdout").open("wb") as stdout, (tmp_path / "stderr").open("wb") as stderr:
-        process = subprocess.Popen(
-            [*command, "--out", str(out), "--workers", "2"],
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,  # its own process group: every process it starts is in it
-        )
-    deadline = time.monotonic() + 120
-    while results.completed_cells(out) != {"random", "exact"} or len(_workers(process.pid)) < 2:
-        if process.poll() is not None:
-            raise AssertionError((tmp_path / "stderr").read_text())
-        assert time.monotonic() < deadline, "the sweep made no progress"
-        time.sleep(0.05)
-    return process, out
-
-
-def _assert_group_ends(pgid: int, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while _group(pgid):
-        if time.monotonic() > deadline:
-            left = _group(pgid)
-            for pid in left:  # clean up before failing
-                os.kill(pid, signal.SIGKILL)
-            raise AssertionError(f"processes of the sweep outlived it: {left}")
-        time.sleep(0.05)
+    return start_long_sweep(tmp_path, ["--workers", "2"], _two_workers, seconds=120)
 
 
 @pytest.mark.slow
@@ -146,10 +108,9 @@ def test_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
     try:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-        _assert_group_ends(process.pid)
+        assert_session_ends(process.pid, seconds=10)
     finally:
-        for pid in _group(process.pid):
-            os.kill(pid, signal.SIGKILL)
+        kill_session(process.pid)
 
 
 @pytest.mark.slow
@@ -159,13 +120,12 @@ def test_sigterm_stops_a_pooled_sweep_like_ctrl_c(tmp_path: Path) -> None:
     try:
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-        _assert_group_ends(process.pid)
+        assert_session_ends(process.pid, seconds=10)
         stderr = (tmp_path / "stderr").read_text()
         assert process.returncode == 130, stderr
         assert "interrupted; finished cells are saved" in stderr
     finally:
-        for pid in _group(process.pid):
-            os.kill(pid, signal.SIGKILL)
+        kill_session(process.pid)
     assert results.completed_cells(out) == {"random", "exact"}
     assert set(pd.read_csv(results.results_csv_path(out)).cell) == {"random", "exact"}
 
