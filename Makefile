@@ -7,11 +7,13 @@
 
 PYTHON ?= python3
 VENV ?= .venv
-# The torch requirement, and extra pip arguments for it: on machines where the
-# pinned version would be a CUDA build, point pip at an index of CPU-only wheels
-# (TORCH_PIP_ARGS="--index-url <CPU wheel index>").
-TORCH ?= torch==2.13.0
+# The CPU build of torch is installed first, explicitly (tools/install_torch.sh):
+# the +cpu wheel from pip's configured sources if they have one, otherwise
+# TORCH_VERSION from TORCH_INDEX_URL, an index of CPU-only wheels.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 TORCH_PIP_ARGS ?=
+export TORCH_VERSION TORCH_INDEX_URL TORCH_PIP_ARGS
 
 PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.proxygym-demo
@@ -32,7 +34,7 @@ LOWEST_TESTS := tests/envs/test_contract.py tests/envs/test_boat_race.py \
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
+	sh tools/install_torch.sh $(PY)
 
 $(DEMO_STAMP): pyproject.toml Makefile | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[agents]"
@@ -53,7 +55,7 @@ test-suite: $(TEST_STAMP)
 $(LOWEST)/.installed: pyproject.toml Makefile tests/constraints-lowest.txt
 	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
-	$(LOWEST)/bin/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
+	sh tools/install_torch.sh $(LOWEST)/bin/python
 	$(LOWEST)/bin/python -m pip install --quiet -c tests/constraints-lowest.txt \
 		-e ".[agents]" "pytest>=8" "hypothesis>=6"
 	touch $@

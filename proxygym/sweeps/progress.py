@@ -1,7 +1,8 @@
 """Live progress of a running sweep: a bar of finished cells and a line per training cell.
 
-Pool workers report their cells' training steps (:func:`step_reporter`) onto
-a queue; a thread in the driver moves them to one :class:`CellsDisplay`
+Pool workers and Ray tasks report their cells' training steps
+(:func:`step_reporter`) onto a queue (multiprocessing's, or Ray's actor
+queue); a thread in the driver moves them to one :class:`CellsDisplay`
 (:func:`pumped`), so several processes never draw on one terminal.
 """
 
@@ -100,5 +101,8 @@ def pumped(queue: Any, display: CellsDisplay) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-        queue.cancel_join_thread()  # the driver never puts: nothing of its own to flush
-        queue.close()
+        if hasattr(queue, "cancel_join_thread"):  # a multiprocessing queue (a local pool)
+            queue.cancel_join_thread()  # the driver never puts: nothing of its own to flush
+            queue.close()
+        else:  # Ray's queue, an actor
+            queue.shutdown()

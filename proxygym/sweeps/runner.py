@@ -15,9 +15,9 @@ files cannot be written keeps its trained model in a temporary directory.
 A local Ray instance started by a sweep ends with it, even after ``kill -9``
 (a watchdog process kills what Ray leaves behind).
 
-With ``progress`` and a pool of workers, the driver shows one live display:
-the cells bar and a line per training cell (steps done of steps in all),
-which the workers report through a queue while they train.
+With ``progress`` and a pool of workers or Ray, the driver shows one live
+display: the cells bar and a line per training cell (steps done of steps in
+all), which the workers report through a queue while they train.
 """
 
 from __future__ import annotations
@@ -262,16 +262,25 @@ def _write_cell(out: Path, outcome: CellResult | tuple[str, str]) -> bool:
 
 
 def _guarded_run(
-    config: SweepConfig, cell: Cell, progress: bool, tensorboard_log: str | None
+    config: SweepConfig,
+    cell: Cell,
+    progress: bool,
+    tensorboard_log: str | None,
+    steps: Any = None,
 ) -> CellResult | tuple[str, str]:
-    """Run a cell in a worker; a raising cell comes back as (key, traceback)."""
+    """Run a cell in a worker; a raising cell comes back as (key, traceback).
+
+    ``steps`` (or a pool worker's ``_steps_queue``) is the driver's queue of
+    step reports, with ``progress`` on a pool or on Ray.
+    """
     try:
         # The cell runner imports torch and SB3: workers load it, the driver's CLI does not.
         from proxygym.sweeps.training import run_cell
 
         extra: dict[str, Any] = {}
-        if _steps_queue is not None:  # a pool worker of a sweep with --progress
-            extra["report"] = step_reporter(_steps_queue, cell.key)
+        steps = steps if steps is not None else _steps_queue
+        if steps is not None:
+            extra["report"] = step_reporter(steps, cell.key)
         return run_cell(config, cell, progress=progress, tensorboard_log=tensorboard_log, **extra)
     except Exception:  # noqa: BLE001  (recorded, and must not stop the other cells)
         return cell.key, traceback.format_exc()
@@ -297,6 +306,8 @@ def _run_local(
 
     With a ``display``, the pool's workers report their cells' steps to it.
     """
+    if not tasks:
+        return
     if workers == 1:
         for config, cell, tensorboard_log, on_done in tasks:
             on_done(_guarded_run(config, cell, progress, tensorboard_log))
@@ -339,14 +350,13 @@ def _run_local(
             raise
 
 
-def _run_ray(
-    config: SweepConfig,
-    cells: list[Cell],
-    workers: int,
-    address: str | None,
-    tensorboard_log: str | None,
-    on_done: Callable[[CellResult | tuple[str, str]], None],
-) -> None:
+@contextmanager
+def _ray_started(workers: int, address: str | None) -> Iterator[Any]:
+    """Ray, connected to ``address`` or to a local instance started for the block.
+
+    It starts before any live display, whose redirected stdout Ray would
+    otherwise keep for its own output after the display has gone.
+    """
     try:
         import ray
     except ImportError as error:
@@ -365,8 +375,27 @@ def _run_ray(
             if threading.current_thread() is threading.main_thread():
                 for signum in STOP_SIGNALS:
                     signal.signal(signum, stop_signal)
+        yield ray
+
+
+def _run_ray(
+    ray: Any,
+    config: SweepConfig,
+    cells: list[Cell],
+    tensorboard_log: str | None,
+    on_done: Callable[[CellResult | tuple[str, str]], None],
+    display: CellsDisplay | None = None,
+) -> None:
+    """Run ``cells`` as Ray tasks; with a ``display``, they report their steps to it."""
+    with ExitStack() as stack:
+        steps = None
+        if display is not None:
+            from ray.util.queue import Queue
+
+            steps = Queue(actor_options={"num_cpus": 0})  # an actor: tasks on any node reach it
+            stack.enter_context(pumped(steps, display))
         remote = ray.remote(num_cpus=1)(_guarded_run)
-        pending = [remote.remote(config, cell, False, tensorboard_log) for cell in cells]
+        pending = [remote.remote(config, cell, False, tensorboard_log, steps) for cell in cells]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             on_done(ray.get(done[0]))
@@ -462,7 +491,7 @@ def run_sweep(
         backend: ``"local"`` (a process pool) or ``"ray"``.
         ray_address: an existing Ray cluster; None starts a local Ray instance.
         progress: show progress: SB3's bar per cell with one local worker; with a
-            pool, a live display of the cells and each training cell's steps.
+            pool or Ray, a live display of the cells and each training cell's steps.
     """
     if backend not in BACKENDS:
         raise SweepError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
@@ -476,16 +505,17 @@ def run_sweep(
         # One worker shows SB3's own bar per cell; rich allows one live display at a
         # time, so a pool's workers report their steps to the driver's display instead.
         inline = backend == "local" and workers == 1
-        if progress and run.todo and not inline:
-            run.bar = CellsDisplay(len(run.todo))
-        try:
-            if backend == "local":
+        with ExitStack() as stack:
+            ray = None
+            if backend == "ray" and run.todo:
+                ray = stack.enter_context(_ray_started(workers, ray_address))
+            if progress and run.todo and not inline:
+                run.bar = CellsDisplay(len(run.todo))
+                stack.callback(run.bar.close)
+            if ray is None:
                 _run_local(run.tasks(), workers, progress and inline, run.bar)
             else:
-                _run_ray(config, run.todo, workers, ray_address, run.tensorboard_log, run.on_done)
-        finally:
-            if run.bar is not None:
-                run.bar.close()
+                _run_ray(ray, config, run.todo, run.tensorboard_log, run.on_done, run.bar)
     run.finished = time.perf_counter()
     return run.summary()
 

@@ -101,15 +101,23 @@ def test_display_shows_a_line_per_training_cell_until_it_finishes() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "ray"])
 def test_a_pooled_sweep_with_progress_shows_each_cells_steps(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    if backend == "ray":
+        pytest.importorskip("ray")
     # rich draws live frames only on a terminal: make captured stdout count as one.
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("TTY_INTERACTIVE", "1")
     monkeypatch.setenv("COLUMNS", "160")
     config = tiny_config(timesteps=3072, baselines=[])
-    summary = run_sweep(config, tmp_path, workers=2, progress=True, echo=quiet)
+    summary = run_sweep(
+        config, tmp_path, workers=2, backend=backend, progress=True, echo=quiet
+    )
     assert not summary.failed
     lines = step_lines(capsys.readouterr().out)
     assert set(lines) <= {cell.key for cell in plan_cells(config)}
