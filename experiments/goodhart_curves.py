@@ -30,6 +30,11 @@ experiments/goodhart_curves.md). A busy machine takes several times longer.
     python -m experiments.goodhart_curves --envs BoatRace SpeedTrack --seeds 0 1 2
     python -m experiments.goodhart_curves --quick --out /tmp/goodhart
     python -m experiments.goodhart_curves --estimate   # time a short run per env, nothing else
+    python -m experiments.goodhart_curves --engine jax --n-seeds 20 --out runs/goodhart_jax
+
+With ``--engine jax`` every seed of an environment trains in one compiled JAX
+call (:mod:`proxygym.sweeps.jax_engine`); environments without an exact model
+or a JAX port are left out, and the report says which and why.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.analysis.surface import SUMMARY_BOOTSTRAP, sweep_summary
 from proxygym.reporting.report import markdown_table, verdict, write_report
 from proxygym.sweeps import results
-from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.config import ENGINES, SweepConfig
 
 #: Checkpoints along training, as fractions of the budget (0 = untrained).
 FRACTIONS: tuple[float, ...] = (0.0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
@@ -78,6 +83,8 @@ class Args:
     """report every finished cell"""
     env_reports: bool = True
     """write each sweep's own report (about 5-12 s of plotting per environment)"""
+    engine: str = "sb3"
+    """what trains the agents: stable-baselines3, or PPO in JAX (all seeds in one compiled call)"""
 
 
 QUICK: dict[str, Any] = {
@@ -93,8 +100,15 @@ QUICK: dict[str, Any] = {
 # -- environments and sweeps ------------------------------------------------------------------
 
 
-def unsweepable_reason(env_id: str) -> str | None:
-    """Why sweeps cannot run ``env_id`` (None if they can): evaluation needs Discrete actions."""
+def unsweepable_reason(env_id: str, engine: str = "sb3") -> str | None:
+    """Why sweeps cannot run ``env_id`` (None if they can): evaluation needs Discrete actions.
+
+    On the JAX engine, also an exact model or a JAX port (:mod:`proxygym.jax.support`).
+    """
+    if engine == "jax":
+        from proxygym.jax.support import env_reason
+
+        return env_reason(env_id)
     env = gym.make(env_id)
     try:
         if isinstance(env.action_space, gym.spaces.Discrete):
@@ -115,6 +129,7 @@ def plan(args: Args) -> dict[str, SweepConfig]:
             args.fractions,
             args.seeds,
             args.eval_episodes,
+            engine=args.engine,
         )
         for env_id in args.envs
     }
@@ -244,6 +259,20 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[s
         "--envs", nargs="+", metavar="ENV", help="environments (ids or names); default: all"
     )
     parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="sb3 (default) or jax: PPO in JAX, every seed of an environment in one compiled "
+        "call; runs the environments with an exact model or a JAX port, and leaves out the rest",
+    )
+    parser.add_argument(
+        "--n-seeds",
+        type=int,
+        metavar="N",
+        default=None,
+        help="seeds 0 .. N-1 (instead of listing them with --seeds)",
+    )
+    parser.add_argument(
         "--no-env-reports",
         action="store_true",
         help="skip each environment's own report (--quick skips them; proxygym report writes one)",
@@ -252,12 +281,22 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[s
     args = harness.apply_options(Args(), options, QUICK, parser)
     if options.no_env_reports:
         args = replace(args, env_reports=False)
+    if options.n_seeds is not None:
+        if options.seeds:
+            parser.error("give --seeds or --n-seeds, not both")
+        if options.n_seeds < 1:
+            parser.error(f"--n-seeds must be >= 1, got {options.n_seeds}")
+        args = replace(args, seeds=tuple(range(options.n_seeds)))
+    if options.engine is not None:
+        args = replace(args, engine=options.engine)
     registered = [record.id for record in proxygym.list_envs()]
     try:
         envs = harness.resolve_envs(options.envs or args.envs or registered, registered)
     except ValueError as error:
         parser.error(str(error))
-    left_out = {env_id: reason for env_id in envs if (reason := unsweepable_reason(env_id))}
+    left_out = {
+        env_id: reason for env_id in envs if (reason := unsweepable_reason(env_id, args.engine))
+    }
     if options.envs and left_out:
         parser.error("; ".join(f"cannot sweep {e}: {r}" for e, r in left_out.items()))
     args = replace(args, envs=tuple(env_id for env_id in envs if env_id not in left_out))

@@ -180,10 +180,15 @@ def timesteps_config(
     seeds: Sequence[int],
     eval_episodes: int,
     baselines: bool | list[str] = True,
+    engine: str = "sb3",
 ) -> SweepConfig:
-    """A PPO sweep of ``env_id`` along training, with every baseline unless ``baselines`` says."""
+    """A PPO sweep of ``env_id`` along training, with every baseline unless ``baselines`` says.
+
+    ``engine`` trains it with stable-baselines3 (``"sb3"``) or in JAX (``"jax"``).
+    """
     return SweepConfig.from_dict(
         {
+            "engine": engine,
             "name": name,
             "env": env_id,
             "env_kwargs": env_kwargs,

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import gymnasium as gym
 
 import proxygym
-from proxygym.sweeps.config import ConfigError, load_config
+from proxygym.sweeps.config import ENGINES, ConfigError, load_config
 from proxygym.sweeps.runner import BACKENDS, SweepError, run_sweep
 
 #: What the `agents` extra installs: commands that train, load or plot need these.
@@ -47,10 +47,11 @@ def _sweep(args: argparse.Namespace) -> int:
             f"--ray-address {args.ray_address!r} needs --backend ray "
             f"(the {args.backend} backend runs no Ray)"
         )
-    config = load_config(args.file)
+    config = load_config(args.file, engine=args.engine)
     out = args.out if args.out is not None else Path("runs") / config.name
+    engine = " on the jax engine" if config.engine == "jax" else ""
     print(
-        f"sweep {config.name}: {config.env} {config.algo.upper()}, axis {config.axis} "
+        f"sweep {config.name}: {config.env} {config.algo.upper()}{engine}, axis {config.axis} "
         f"{list(config.levels)}, seeds {list(config.seeds)} -> {out}"
     )
     summary = run_sweep(
@@ -353,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="address of an existing Ray cluster, with --backend ray "
         "(default: start a local Ray instance)",
+    )
+    sweep.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="what trains the agents: stable-baselines3, or PPO in JAX with all seeds of a run "
+        "in one compiled call (the jax extra) (default: the config's `engine`, else sb3)",
     )
     sweep.add_argument("--progress", action="store_true", help="show progress bars")
     sweep.set_defaults(run=_sweep)

@@ -6,6 +6,8 @@ for the tests that import them from here.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,13 @@ __all__ = [
     "random_action",
     "rollout",
 ]
+
+# One JAX compilation cache for the whole session, subprocesses included: each
+# compiled program (a PPO run, an environment) is compiled once, not once per
+# test or process. A cache the caller configured is left alone.
+if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    _JAX_CACHE = tempfile.TemporaryDirectory(prefix="proxygym-jax-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE.name
 
 ALL_IDS = [record.id for record in proxygym.list_envs()]
 

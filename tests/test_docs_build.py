@@ -176,9 +176,9 @@ def test_api_reference_covers_every_public_module(site: Path) -> None:
         "proxygym.teaching.play",
     ]
     # Subpackages: every public submodule, so a new module must get a page entry.
-    for package in ("planning", "sweeps", "analysis", "reporting", "teaching"):
+    for package in ("planning", "sweeps", "analysis", "reporting", "teaching", "jax", "jax/envs"):
         modules += [
-            f"proxygym.{package}.{path.stem}"
+            f"proxygym.{package.replace('/', '.')}.{path.stem}"
             for path in sorted((ROOT / "proxygym" / package).glob("[!_]*.py"))
         ]
     missing = [module for module in modules if module not in ids]

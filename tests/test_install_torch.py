@@ -33,8 +33,9 @@ def _run(tmp_path: Path, fail_if: str, **env: str) -> list[str]:
     calls = tmp_path / "calls"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TORCH_")}
     full_env.update(CALLS=str(calls), FAIL_IF=fail_if, **env)
-    subprocess.run(["sh", str(SCRIPT), str(fake)], env=full_env, check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        ["sh", str(SCRIPT), str(fake)], env=full_env, check=True, capture_output=True, text=True
+    )
     return calls.read_text().splitlines()
 
 
@@ -46,13 +47,19 @@ def test_a_local_cpu_wheel_is_taken_without_contacting_an_index(tmp_path: Path) 
 def test_without_a_local_cpu_wheel_the_cpu_index_is_the_default(tmp_path: Path) -> None:
     calls = _run(tmp_path, fail_if="+cpu")
     assert len(calls) == 2
-    assert calls[1] == ("-m pip install --quiet --index-url "
-                        "https://download.pytorch.org/whl/cpu torch==2.13.0")
+    assert calls[1] == (
+        "-m pip install --quiet --index-url https://download.pytorch.org/whl/cpu torch==2.13.0"
+    )
 
 
 def test_version_index_and_extra_arguments_are_settings(tmp_path: Path) -> None:
-    calls = _run(tmp_path, fail_if="+cpu", TORCH_VERSION="2.8.0",
-                 TORCH_INDEX_URL="https://mirror.example/cpu", TORCH_PIP_ARGS="--no-cache-dir")
+    calls = _run(
+        tmp_path,
+        fail_if="+cpu",
+        TORCH_VERSION="2.8.0",
+        TORCH_INDEX_URL="https://mirror.example/cpu",
+        TORCH_PIP_ARGS="--no-cache-dir",
+    )
     assert calls == [
         "-m pip install --quiet --no-cache-dir torch==2.8.0+cpu",
         "-m pip install --quiet --no-cache-dir --index-url https://mirror.example/cpu torch==2.8.0",
@@ -73,5 +80,8 @@ def test_every_venv_the_makefile_makes_gets_torch_from_the_script() -> None:
     installs = [line for line in recipes if "tools/install_torch.sh" in line]
     # .venv and .venv-lowest need torch; .venv-light is the torch-free install.
     assert len(venv_rules) == 3 and len(installs) == 2
-    assert not [line for line in text.splitlines()
-                if "pip install" in line and "torch" in line.replace("install_torch", "")]
+    assert not [
+        line
+        for line in text.splitlines()
+        if "pip install" in line and "torch" in line.replace("install_torch", "")
+    ]

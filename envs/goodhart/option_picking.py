@@ -213,6 +213,14 @@ class OptionPickingEnv(ProxyEnv):
         ]
         return list(zip(offers, observations, strict=True))
 
+    def observe(self, displayed: tuple[int, ...]) -> np.ndarray:
+        """What the agent sees when the offers display ``displayed`` (a tabular model state).
+
+        The hook the JAX compiler (:mod:`proxygym.jax.envs.tabular`) builds its
+        observation table with; the same observation :meth:`_offers` builds.
+        """
+        return self._offers(np.asarray(displayed), np.asarray(displayed))[0][1]
+
     def _given_offers(self, options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """The offers set through ``reset(options=...)``, checked against the game's rules."""
         n = self.n_options

@@ -23,7 +23,9 @@ trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
 (its keys are checked against the algorithm's arguments, without importing
 SB3: a misspelled one is refused with the nearest valid name),
 ``modules`` (a list of modules to import first, in the driver and in every
-worker: where your own environment registers its id), and a
+worker: where your own environment registers its id), ``engine`` (``"sb3"``,
+the default, or ``"jax"``: :mod:`proxygym.sweeps.jax_engine` trains PPO in
+JAX, all seeds of a run in one compiled call, with the same records), and a
 ``[mitigation]`` table that holds the agents back from over-optimizing the
 proxy (its entries: :data:`proxygym.sweeps.mitigations.MITIGATIONS`)::
 
@@ -73,7 +75,10 @@ OPTIONAL = (
     "hyperparameters",
     "mitigation",
     "modules",
+    "engine",
 )
+#: The training engines: stable-baselines3, or JAX (:mod:`proxygym.sweeps.jax_engine`).
+ENGINES = ("sb3", "jax")
 PRESSURE_KEYS = ("axis", "levels")
 #: Algorithm arguments the sweep sets itself, so a config's ``[hyperparameters]`` may not.
 SWEEP_SET_ARGUMENTS = ("tensorboard_log",)
@@ -106,6 +111,8 @@ class SweepConfig:
     #: Modules imported before the environment is made (in the driver and in
     #: every worker): where a user's own environment registers its id.
     modules: tuple[str, ...] = ()
+    #: What trains the agents: ``"sb3"`` or ``"jax"`` (the same cells, records and models).
+    engine: str = "sb3"
 
     def __post_init__(self) -> None:
         # The same canonical form as a loaded config's (see ``_baselines``), however built.
@@ -137,6 +144,8 @@ class SweepConfig:
             data["modules"] = list(self.modules)
         else:
             del data["modules"]  # and sweeps written before this key existed too
+        if self.engine == "sb3":
+            del data["engine"]  # likewise
         return data
 
     def canonical(self) -> str:
@@ -172,6 +181,7 @@ class SweepConfig:
             hyperparameters=dict(data.get("hyperparameters", {})),
             mitigation=dict(data.get("mitigation", {})),
             modules=modules,
+            engine=data.get("engine", "sb3"),
         )
 
     @classmethod
@@ -280,7 +290,10 @@ class SweepConfig:
         name = data.get("name", Path(source).stem)
         if not isinstance(name, str) or not name:
             raise fail("name", f"must be a non-empty string, got {name!r}")
-        return cls(
+        engine = data.get("engine", "sb3")
+        if engine not in ENGINES:
+            raise fail("engine", f"must be one of {list(ENGINES)}, got {engine!r}")
+        config = cls(
             name=name,
             env=env,
             env_kwargs=dict(env_kwargs),
@@ -295,7 +308,15 @@ class SweepConfig:
             hyperparameters=hyperparameters,
             mitigation=mitigation,
             modules=tuple(modules),
+            engine=engine,
         )
+        if engine == "jax":
+            from proxygym.sweeps.jax_engine import unsupported
+
+            problem = unsupported(config)
+            if problem is not None:
+                raise fail("engine", problem)
+        return config
 
 
 def _config_error(key: str, problem: str) -> ConfigError:
@@ -372,8 +393,8 @@ def plan_cells(config: SweepConfig) -> list[Cell]:
     return cells
 
 
-def load_config(path: str | Path) -> SweepConfig:
-    """Read and validate a sweep TOML file."""
+def load_config(path: str | Path, engine: str | None = None) -> SweepConfig:
+    """Read and validate a sweep TOML file (``engine``, if given, replaces the file's)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
@@ -382,4 +403,6 @@ def load_config(path: str | Path) -> SweepConfig:
         raise ConfigError(f"{path}: no such sweep config file") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    if engine is not None:
+        data["engine"] = engine
     return SweepConfig.from_dict(data, source=str(path))

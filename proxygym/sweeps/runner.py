@@ -261,29 +261,62 @@ def _write_cell(out: Path, outcome: CellResult | tuple[str, str]) -> bool:
     return True
 
 
+#: What a worker hands back: a cell's result, or (key, traceback) for a failed cell.
+Outcome = CellResult | tuple[str, str]
+
+
 def _guarded_run(
     config: SweepConfig,
-    cell: Cell,
+    cell: Cell | tuple[Cell, ...],
     progress: bool,
     tensorboard_log: str | None,
     steps: Any = None,
-) -> CellResult | tuple[str, str]:
+) -> Outcome | list[Outcome]:
     """Run a cell in a worker; a raising cell comes back as (key, traceback).
 
+    A tuple of cells is a batch of the JAX engine (cells that differ only in
+    their seed, trained together): one outcome per cell comes back.
     ``steps`` (or a pool worker's ``_steps_queue``) is the driver's queue of
     step reports, with ``progress`` on a pool or on Ray.
     """
+    steps = steps if steps is not None else _steps_queue
+    if isinstance(cell, tuple):
+        return _guarded_batch(config, cell, steps)
     try:
         # The cell runner imports torch and SB3: workers load it, the driver's CLI does not.
         from proxygym.sweeps.training import run_cell
 
         extra: dict[str, Any] = {}
-        steps = steps if steps is not None else _steps_queue
         if steps is not None:
             extra["report"] = step_reporter(steps, cell.key)
         return run_cell(config, cell, progress=progress, tensorboard_log=tensorboard_log, **extra)
     except Exception:  # noqa: BLE001  (recorded, and must not stop the other cells)
         return cell.key, traceback.format_exc()
+
+
+def _guarded_batch(config: SweepConfig, cells: tuple[Cell, ...], steps: Any) -> list[Outcome]:
+    """Train a JAX batch; if it raises, every cell of it fails with the traceback."""
+    try:
+        from proxygym.sweeps.jax_engine import run_cells
+
+        report = None
+        if steps is not None:
+            reporters = [step_reporter(steps, cell.key) for cell in cells]
+
+            def report(done: int, total: int) -> None:
+                for reporter in reporters:
+                    reporter(done, total)
+
+        return list(run_cells(config, cells, report))
+    except Exception:  # noqa: BLE001  (recorded, and must not stop the other cells)
+        text = traceback.format_exc()
+        return [(cell.key, text) for cell in cells]
+
+
+def _deliver(on_done: Callable[[Outcome], None], outcome: Outcome | list[Outcome]) -> None:
+    """Hand each cell's outcome to its sweep (a JAX batch brings several)."""
+    for one in outcome if isinstance(outcome, list) else [outcome]:
+        on_done(one)
 
 
 def _init_worker(steps: Any) -> None:
@@ -294,9 +327,9 @@ def _init_worker(steps: Any) -> None:
 
 
 #: What a finished cell's outcome is handed to (its sweep writes it).
-OnDone = Callable[[CellResult | tuple[str, str]], None]
+OnDone = Callable[[Outcome], None]
 #: One cell to run: its sweep's config, the cell, its TensorBoard directory, its sweep's handler.
-Task = tuple[SweepConfig, Cell, str | None, OnDone]
+Task = tuple[SweepConfig, Cell | tuple[Cell, ...], str | None, OnDone]
 
 
 def _run_local(
@@ -308,9 +341,14 @@ def _run_local(
     """
     if not tasks:
         return
-    if workers == 1:
+    # JAX batches always train in a worker process, never in the driver: the
+    # driver (a user's program, a test session) keeps no JAX runtime and its
+    # threads, and a computation never runs in a process whose state it does
+    # not control (in a pytest session that had run ~1,500 tests, one hung).
+    jax_batches = any(isinstance(unit, tuple) for _, unit, _, _ in tasks)
+    if workers == 1 and not jax_batches:
         for config, cell, tensorboard_log, on_done in tasks:
-            on_done(_guarded_run(config, cell, progress, tensorboard_log))
+            _deliver(on_done, _guarded_run(config, cell, progress, tensorboard_log))
         return
     # Workers fork from a server that has already imported torch and SB3, so
     # starting one costs milliseconds instead of seconds; fork itself would
@@ -342,7 +380,7 @@ def _run_local(
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    handlers[future](future.result())
+                    _deliver(handlers[future], future.result())
         except BaseException:
             # Interrupted, or a cell could not be stored: stop at once rather
             # than wait for the running cells (their results would be lost anyway).
@@ -381,9 +419,9 @@ def _ray_started(workers: int, address: str | None) -> Iterator[Any]:
 def _run_ray(
     ray: Any,
     config: SweepConfig,
-    cells: list[Cell],
+    cells: Sequence[Cell | tuple[Cell, ...]],
     tensorboard_log: str | None,
-    on_done: Callable[[CellResult | tuple[str, str]], None],
+    on_done: OnDone,
     display: CellsDisplay | None = None,
 ) -> None:
     """Run ``cells`` as Ray tasks; with a ``display``, they report their steps to it."""
@@ -398,7 +436,7 @@ def _run_ray(
         pending = [remote.remote(config, cell, False, tensorboard_log, steps) for cell in cells]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            on_done(ray.get(done[0]))
+            _deliver(on_done, ray.get(done[0]))
 
 
 class _SweepRun:
@@ -422,6 +460,7 @@ class _SweepRun:
         results.remove_stale_temporaries(out)
         done_before = results.completed_cells(out)
         self.todo = [cell for cell in cells if cell.key not in done_before]
+        self.todo_keys = {cell.key for cell in self.todo}
         self.skipped = [cell.key for cell in cells if cell.key in done_before]
         if self.skipped:
             echo(f"resuming {out}: {len(self.skipped)} of {len(cells)} cells already done")
@@ -434,10 +473,29 @@ class _SweepRun:
         self.tensorboard_log = str(results.tensorboard_dir(out))
 
     def tasks(self) -> list[Task]:
-        return [(self.config, cell, self.tensorboard_log, self.on_done) for cell in self.todo]
+        """The todo cells as tasks; on the JAX engine, cells that train together are one task."""
+        units: list[Cell | tuple[Cell, ...]] = list(self.todo)
+        if self.config.engine == "jax":
+            from proxygym.sweeps.jax_engine import batches
+
+            # A batch trains all its seeds again, finished ones included: vmapped over
+            # another set of seeds, a seed's floats may differ in the last bit, and a
+            # resumed sweep must write exactly what an uninterrupted one would have.
+            # on_done ignores the finished cells' outcomes.
+            units = [
+                unit
+                for unit in batches(plan_cells(self.config))
+                if any(
+                    cell.key in self.todo_keys
+                    for cell in (unit if isinstance(unit, tuple) else (unit,))
+                )
+            ]
+        return [(self.config, unit, self.tensorboard_log, self.on_done) for unit in units]
 
     def on_done(self, outcome: CellResult | tuple[str, str]) -> None:
         key = outcome[0] if isinstance(outcome, tuple) else outcome.key
+        if key not in self.todo_keys:
+            return  # a finished cell trained again with its JAX batch: already stored
         if _store(self.out, outcome):
             self.ran.append(key)
         else:
@@ -504,7 +562,7 @@ def run_sweep(
         run.write_table()
         # One worker shows SB3's own bar per cell; rich allows one live display at a
         # time, so a pool's workers report their steps to the driver's display instead.
-        inline = backend == "local" and workers == 1
+        inline = backend == "local" and workers == 1 and config.engine == "sb3"
         with ExitStack() as stack:
             ray = None
             if backend == "ray" and run.todo:
@@ -515,7 +573,8 @@ def run_sweep(
             if ray is None:
                 _run_local(run.tasks(), workers, progress and inline, run.bar)
             else:
-                _run_ray(ray, config, run.todo, run.tensorboard_log, run.on_done, run.bar)
+                units = [unit for _, unit, _, _ in run.tasks()]
+                _run_ray(ray, config, units, run.tensorboard_log, run.on_done, run.bar)
     run.finished = time.perf_counter()
     return run.summary()
 

@@ -115,9 +115,7 @@ def test_a_pooled_sweep_with_progress_shows_each_cells_steps(
     monkeypatch.setenv("TTY_INTERACTIVE", "1")
     monkeypatch.setenv("COLUMNS", "160")
     config = tiny_config(timesteps=3072, baselines=[])
-    summary = run_sweep(
-        config, tmp_path, workers=2, backend=backend, progress=True, echo=quiet
-    )
+    summary = run_sweep(config, tmp_path, workers=2, backend=backend, progress=True, echo=quiet)
     assert not summary.failed
     lines = step_lines(capsys.readouterr().out)
     assert set(lines) <= {cell.key for cell in plan_cells(config)}

@@ -1,0 +1,17 @@
+"""The JAX training engine: environments compiled to JAX, PPO vmapped over seeds.
+
+- :mod:`proxygym.jax.envs`: every environment with an exact model compiled to a
+  functional (gymnax-style) environment, and hand-written ports of the
+  simulators that need many seeds (TrafficMerge, Pandemic, TomatoWatering).
+- :mod:`proxygym.jax.ppo`: PPO in JAX with stable-baselines3's semantics and
+  the same hyperparameter tables, trained for many seeds in one compiled call.
+- :mod:`proxygym.jax.export`: a trained JAX policy as a stable-baselines3 PPO
+  model, so everything downstream sees an SB3 agent whatever trained it.
+- :mod:`proxygym.jax.support`: which environments the engine runs (no JAX import).
+
+The sweep cells of a config with ``engine = "jax"`` are run by
+:mod:`proxygym.sweeps.jax_engine`.
+
+Installed with the ``jax`` extra (jax, gymnax, which brings flax and optax);
+nothing outside this package and :mod:`proxygym.sweeps.jax_engine` imports JAX.
+"""

@@ -1,0 +1,636 @@
+"""PPO in JAX with stable-baselines3's semantics, trained for many seeds in one compiled call.
+
+Why not a library: rejax 0.1.3's PPO (which trains on these environments as
+they are, being gymnax environments) differs from SB3's in ways that change
+what a run measures: it clips the value loss, clips actor and critic
+gradients separately, uses Adam's default epsilon, has no learning-rate or
+clip-range schedules, initialises layers as flax does, treats a time-limit
+truncation as a terminal state, and does not clip normalised rewards. The
+project's hyperparameter tables were tuned for SB3, and the engines must
+agree, so this module is SB3's ``PPO`` with ``MlpPolicy`` written in
+PureJaxRL's style, each piece tested against SB3 itself
+(``tests/jax/test_ppo.py``):
+
+- the network: separate policy and value MLPs (``net_arch`` pi / vf, tanh by
+  default), orthogonal initialisation with gains sqrt(2), 0.01 (action head)
+  and 1 (value head), zero biases;
+- a rollout of ``n_steps`` on each of ``n_envs`` environments; a step that
+  ends an episode by the time limit adds ``gamma * V(final observation)`` to
+  its reward (SB3's bootstrap on ``TimeLimit.truncated``);
+- rewards optionally scaled as SB3's ``VecNormalize(norm_obs=False)`` does
+  (running variance of the discounted return, epsilon 1e-8, clipped to +-10);
+- GAE(lambda) as SB3's ``RolloutBuffer``;
+- ``n_epochs`` passes over the rollout in shuffled minibatches of
+  ``batch_size``; per minibatch: advantages normalised with the unbiased
+  standard deviation, the clipped surrogate, the unclipped value MSE times
+  ``vf_coef``, the entropy bonus; one Adam step (epsilon 1e-5) after scaling
+  all gradients together to norm ``max_grad_norm`` as ``clip_grad_norm_``;
+- ``"lin_<start>"`` learning rate and clip range decay linearly to 0 with the
+  progress SB3 computes after each rollout.
+
+:func:`train` runs one configuration for a batch of seeds (``jax.vmap``) and
+returns the parameters at each requested checkpoint, which the engine
+evaluates and exports as SB3 models (:mod:`proxygym.jax.export`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from proxygym.agents.hyperparameters import (
+    load_hyperparameters,
+    merge_hyperparameters,
+    split_setup,
+)
+
+#: Network parameters: a dict of ``pi`` / ``vf`` lists of (kernel, bias), and
+#: the ``action`` and ``value`` heads, kernels shaped (inputs, outputs).
+Params = dict[str, Any]
+
+#: PPO arguments the engine takes from a hyperparameter table (with SB3's defaults).
+SB3_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 3e-4,
+    "n_steps": 2048,
+    "batch_size": 64,
+    "n_epochs": 10,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "clip_range": 0.2,
+    "ent_coef": 0.0,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+}
+#: Arguments accepted when they have SB3's default value (anything else is refused).
+NEUTRAL: dict[str, Any] = {
+    "policy": "MlpPolicy",
+    "clip_range_vf": None,
+    "normalize_advantage": True,
+    "use_sde": False,
+    "target_kl": None,
+    "verbose": 0,
+    "device": "cpu",
+    "tensorboard_log": None,
+    "stats_window_size": 100,
+}
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": jnp.tanh,
+    "relu": jax.nn.relu,
+}
+
+
+class EngineError(ValueError):
+    """A configuration the JAX engine cannot run as SB3 would (the message names it)."""
+
+
+def _schedule(key: str, value: Any) -> tuple[float, bool]:
+    """(start value, decays linearly to 0) of a number or ``"lin_<start>"``."""
+    if isinstance(value, str):
+        if not value.startswith("lin_"):
+            raise EngineError(f"{key} must be a number or 'lin_<start>', got {value!r}")
+        return float(value.removeprefix("lin_")), True
+    return float(value), False
+
+
+def _net_arch(policy_kwargs: dict[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    """(policy layers, value layers, activation) from SB3 ``policy_kwargs``."""
+    unknown = sorted(set(policy_kwargs) - {"net_arch", "activation_fn"})
+    if unknown:
+        raise EngineError(
+            f"the jax engine supports policy_kwargs net_arch and activation_fn, not {unknown}"
+        )
+    arch = policy_kwargs.get("net_arch", {"pi": [64, 64], "vf": [64, 64]})
+    if isinstance(arch, dict):
+        pi, vf = tuple(arch.get("pi", ())), tuple(arch.get("vf", ()))
+    else:
+        pi = vf = tuple(arch)
+    activation = policy_kwargs.get("activation_fn", "tanh")
+    if not isinstance(activation, str):
+        activation = getattr(activation, "__name__", str(activation)).lower()
+    if activation not in ACTIVATIONS:
+        raise EngineError(f"activation_fn must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    return tuple(int(n) for n in pi), tuple(int(n) for n in vf), activation
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Everything that fixes a PPO run but its seed (hashable: one compilation per config)."""
+
+    n_envs: int
+    n_steps: int
+    batch_size: int
+    n_epochs: int
+    total_timesteps: int
+    learning_rate: float
+    lr_linear: bool
+    clip_range: float
+    clip_linear: bool
+    gamma: float
+    gae_lambda: float
+    ent_coef: float
+    vf_coef: float
+    max_grad_norm: float
+    normalize_reward: bool
+    pi_arch: tuple[int, ...] = (64, 64)
+    vf_arch: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    settings: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def rollout(self) -> int:
+        """Steps per rollout (all environments)."""
+        return self.n_envs * self.n_steps
+
+    @property
+    def n_minibatches(self) -> int:
+        return math.ceil(self.rollout / self.batch_size)
+
+    @property
+    def iterations(self) -> int:
+        """Rollouts SB3's ``learn(total_timesteps)`` collects: until the total is reached."""
+        return math.ceil(self.total_timesteps / self.rollout)
+
+    def iterations_for(self, steps: int) -> int:
+        """Rollouts done when SB3 first has at least ``steps`` steps (a checkpoint's position)."""
+        return min(math.ceil(steps / self.rollout), self.iterations)
+
+    @classmethod
+    def from_hyperparameters(
+        cls, env_id: str, total_timesteps: int, overrides: dict[str, Any] | None = None
+    ) -> PPOConfig:
+        """The tuned PPO table of ``env_id`` (``agents/hyperparams/ppo.toml``) with ``overrides``.
+
+        Raises:
+            EngineError: naming a setting the engine does not implement as SB3 does.
+        """
+        table = merge_hyperparameters(load_hyperparameters("ppo", env_id), overrides or {})
+        setup, settings = split_setup(table)
+        for key, neutral in NEUTRAL.items():
+            if key in settings and settings.pop(key) != neutral:
+                raise EngineError(
+                    f"the jax engine runs PPO with {key} = {neutral!r} only "
+                    f'(the table for {env_id} sets it); use engine = "sb3"'
+                )
+        policy_kwargs = settings.pop("policy_kwargs", {}) or {}
+        unknown = sorted(set(settings) - set(SB3_DEFAULTS) - {"seed"})
+        if unknown:
+            raise EngineError(
+                f"the jax engine does not implement PPO's {', '.join(unknown)} "
+                f'(set in the table for {env_id}); use engine = "sb3"'
+            )
+        values = {**SB3_DEFAULTS, **settings}
+        lr, lr_linear = _schedule("learning_rate", values["learning_rate"])
+        clip, clip_linear = _schedule("clip_range", values["clip_range"])
+        pi, vf, activation = _net_arch(policy_kwargs)
+        n_envs = int(setup.get("n_envs", 1))
+        if (n_envs * int(values["n_steps"])) % int(values["batch_size"]):
+            raise EngineError(
+                f"n_envs * n_steps ({n_envs} * {values['n_steps']}) must be a multiple of "
+                f"batch_size ({values['batch_size']}) on the jax engine"
+            )
+        return cls(
+            n_envs=n_envs,
+            n_steps=int(values["n_steps"]),
+            batch_size=int(values["batch_size"]),
+            n_epochs=int(values["n_epochs"]),
+            total_timesteps=int(total_timesteps),
+            learning_rate=lr,
+            lr_linear=lr_linear,
+            clip_range=clip,
+            clip_linear=clip_linear,
+            gamma=float(values["gamma"]),
+            gae_lambda=float(values["gae_lambda"]),
+            ent_coef=float(values["ent_coef"]),
+            vf_coef=float(values["vf_coef"]),
+            max_grad_norm=float(values["max_grad_norm"]),
+            normalize_reward=bool(setup.get("normalize_reward", False)),
+            pi_arch=pi,
+            vf_arch=vf,
+            activation=activation,
+            settings=tuple(sorted((k, repr(v)) for k, v in table.items())),
+        )
+
+
+# -- the network ---------------------------------------------------------------
+def _dense(key: jax.Array, n_in: int, n_out: int, gain: float) -> tuple[jax.Array, jax.Array]:
+    kernel = jax.nn.initializers.orthogonal(gain)(key, (n_in, n_out), jnp.float32)
+    return kernel, jnp.zeros((n_out,), jnp.float32)
+
+
+def init_params(key: jax.Array, obs_dim: int, n_actions: int, config: PPOConfig) -> Params:
+    """A freshly initialised network (SB3's orthogonal initialisation, zero biases)."""
+    keys = iter(jax.random.split(key, len(config.pi_arch) + len(config.vf_arch) + 2))
+
+    def tower(sizes: tuple[int, ...]) -> list[tuple[jax.Array, jax.Array]]:
+        layers, n_in = [], obs_dim
+        for size in sizes:
+            layers.append(_dense(next(keys), n_in, size, math.sqrt(2)))
+            n_in = size
+        return layers
+
+    pi, vf = tower(config.pi_arch), tower(config.vf_arch)
+    return {
+        "pi": pi,
+        "vf": vf,
+        "action": _dense(next(keys), config.pi_arch[-1] if pi else obs_dim, n_actions, 0.01),
+        "value": _dense(next(keys), config.vf_arch[-1] if vf else obs_dim, 1, 1.0),
+    }
+
+
+def _tower(layers: list[tuple[jax.Array, jax.Array]], x: jax.Array, activation: str) -> jax.Array:
+    act = ACTIVATIONS[activation]
+    for kernel, bias in layers:
+        x = act(x @ kernel + bias)
+    return x
+
+
+def logits_fn(params: Params, obs: jax.Array, activation: str = "tanh") -> jax.Array:
+    """Action logits (the policy's categorical distribution) for a batch of observations."""
+    kernel, bias = params["action"]
+    return _tower(params["pi"], obs, activation) @ kernel + bias
+
+
+def value_fn(params: Params, obs: jax.Array, activation: str = "tanh") -> jax.Array:
+    """State values for a batch of observations."""
+    kernel, bias = params["value"]
+    return (_tower(params["vf"], obs, activation) @ kernel + bias)[..., 0]
+
+
+# -- the training state ----------------------------------------------------------
+class RunState(struct.PyTreeNode):
+    """One seed's training: network, optimiser, environments and reward statistics."""
+
+    params: Any
+    opt_state: Any
+    env_state: Any
+    obs: jax.Array
+    key: jax.Array
+    iteration: jax.Array
+    ret: jax.Array  # VecNormalize's running discounted return per environment
+    ret_mean: jax.Array
+    ret_var: jax.Array
+    ret_count: jax.Array
+    oracle: jax.Array  # trains on info["true_reward"]: traced, so agents and oracles share code
+
+
+class Rollout(struct.PyTreeNode):
+    obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    done: jax.Array
+
+
+def _adam() -> optax.GradientTransformation:
+    return optax.inject_hyperparams(optax.adam)(learning_rate=0.0, eps=1e-5)
+
+
+def clip_grad_norm(grads: Any, max_norm: float) -> Any:
+    """torch's ``clip_grad_norm_``: scale all gradients by ``max_norm / (norm + 1e-6)`` if < 1."""
+    norm = optax.tree.norm(grads)
+    scale = jnp.minimum(1.0, max_norm / (norm + 1e-6))
+    return jax.tree.map(lambda g: g * scale, grads)
+
+
+def progress_value(start: float, linear: bool, steps_done: jax.Array, total: int) -> jax.Array:
+    """A setting's value once ``steps_done`` of ``total`` are collected (SB3's LinearSchedule)."""
+    if not linear:
+        return jnp.asarray(start, jnp.float32)
+    remaining = 1.0 - steps_done / total
+    return jnp.where(remaining < 0.0, 0.0, start * remaining).astype(jnp.float32)
+
+
+def gae(
+    rollout: Rollout, last_value: jax.Array, gamma: float, lam: float
+) -> tuple[jax.Array, jax.Array]:
+    """(advantages, returns) of a rollout as SB3's ``RolloutBuffer.compute_returns_and_advantage``.
+
+    ``rollout.done[t]`` is true when step t ended an episode (its successor is
+    a new episode's first observation); ``last_value`` is V of the
+    observation after the last step.
+    """
+
+    def back(
+        carry: tuple[jax.Array, jax.Array], t: Rollout
+    ) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
+        advantage, next_value = carry
+        not_done = 1.0 - t.done
+        delta = t.reward + gamma * next_value * not_done - t.value
+        advantage = delta + gamma * lam * not_done * advantage
+        return (advantage, t.value), advantage
+
+    _, advantages = jax.lax.scan(
+        back, (jnp.zeros_like(last_value), last_value), rollout, reverse=True
+    )
+    return advantages, advantages + rollout.value
+
+
+def bootstrap_truncated(
+    reward: jax.Array, done: jax.Array, truncated: jax.Array, final_value: jax.Array, gamma: float
+) -> jax.Array:
+    """SB3's bootstrap of an episode cut by the time limit: add ``gamma * V(final observation)``.
+
+    The episode did not end in the game, so the return it would have had
+    beyond the limit is estimated by the value of the observation it was cut at.
+    """
+    return jnp.where(truncated & done, reward + gamma * final_value, reward)
+
+
+def _log_softmax(logits: jax.Array) -> jax.Array:
+    return jax.nn.log_softmax(logits, axis=-1)
+
+
+def ppo_loss(
+    params: Params,
+    batch: dict[str, jax.Array],
+    clip_range: jax.Array,
+    config: PPOConfig,
+) -> jax.Array:
+    """SB3's PPO loss on one minibatch: clipped surrogate + vf_coef * MSE - ent_coef * entropy."""
+    log_probs = _log_softmax(logits_fn(params, batch["obs"], config.activation))
+    log_prob = jnp.take_along_axis(log_probs, batch["action"][:, None], axis=1)[:, 0]
+    entropy = -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
+    advantages = batch["advantage"]
+    if advantages.shape[0] > 1:  # SB3 normalises when the minibatch has more than one sample
+        advantages = (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
+    ratio = jnp.exp(log_prob - batch["log_prob"])
+    surrogate = jnp.minimum(
+        advantages * ratio, advantages * jnp.clip(ratio, 1 - clip_range, 1 + clip_range)
+    )
+    policy_loss = -surrogate.mean()
+    value_loss = jnp.mean(
+        (batch["return"] - value_fn(params, batch["obs"], config.activation)) ** 2
+    )
+    return policy_loss + config.ent_coef * -entropy.mean() + config.vf_coef * value_loss
+
+
+def update_minibatch(
+    params: Params,
+    opt_state: Any,
+    batch: dict[str, jax.Array],
+    learning_rate: jax.Array,
+    clip_range: jax.Array,
+    config: PPOConfig,
+) -> tuple[Params, Any]:
+    """One gradient step of SB3's PPO on ``batch`` (clip all gradients together, then Adam)."""
+    grads = jax.grad(ppo_loss)(params, batch, clip_range, config)
+    grads = clip_grad_norm(grads, config.max_grad_norm)
+    opt_state = opt_state._replace(
+        hyperparams={**opt_state.hyperparams, "learning_rate": learning_rate}
+    )
+    updates, opt_state = _adam().update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+class Trainer:
+    """PPO for one environment (a gymnax-style JAX env) and one config.
+
+    The environment's params are an argument of the compiled functions, not a
+    constant in them, so knob levels with arrays of one shape share a compilation.
+    A trainer is a static argument of ``jax.jit``: equal trainers (the same
+    environment object and config) share compiled code.
+    """
+
+    def __init__(self, env: Any, env_params: Any, config: PPOConfig) -> None:
+        self.env, self.config = env, config
+        self.obs_dim = int(np.prod(env.observation_space(env_params).shape))
+        self.n_actions = int(env.action_space(env_params).n)
+
+    def __hash__(self) -> int:
+        return hash((id(self.env), self.config))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Trainer) and self.env is other.env and self.config == other.config
+
+    # -- one seed ------------------------------------------------------------------
+    def init(self, key: jax.Array, env_params: Any, oracle: jax.Array) -> RunState:
+        """A seed's untrained network and reset environments (``oracle``: train on the true one)."""
+        key_params, key_reset, key_run = jax.random.split(key, 3)
+        params = init_params(key_params, self.obs_dim, self.n_actions, self.config)
+        obs, env_state = jax.vmap(self.env.reset_env, in_axes=(0, None))(
+            jax.random.split(key_reset, self.config.n_envs), env_params
+        )
+        n = self.config.n_envs
+        return RunState(
+            params=params,
+            opt_state=_adam().init(params),
+            env_state=env_state,
+            obs=obs.astype(jnp.float32),
+            key=key_run,
+            iteration=jnp.zeros((), jnp.int32),
+            ret=jnp.zeros((n,), jnp.float32),
+            ret_mean=jnp.zeros((), jnp.float32),
+            ret_var=jnp.ones((), jnp.float32),
+            ret_count=jnp.asarray(1e-4, jnp.float32),
+            oracle=jnp.asarray(oracle, bool),
+        )
+
+    def _env_step(
+        self, key: jax.Array, env_state: Any, action: jax.Array, env_params: Any
+    ) -> tuple[Any, ...]:
+        """Step one environment; reset it when the episode ends (keeping the final observation)."""
+        key_step, key_reset = jax.random.split(key)
+        obs, state, reward, done, info = self.env.step_env(key_step, env_state, action, env_params)
+        obs_reset, state_reset = self.env.reset_env(key_reset, env_params)
+        state = jax.tree.map(lambda a, b: jnp.where(done, a, b), state_reset, state)
+        next_obs = jnp.where(done, obs_reset, obs)
+        return (
+            next_obs.astype(jnp.float32),
+            state,
+            reward,
+            info["true_reward"],
+            done,
+            info["truncated"],
+            obs.astype(jnp.float32),
+        )
+
+    def _normalize(
+        self, run: RunState, reward: jax.Array, done: jax.Array
+    ) -> tuple[RunState, jax.Array]:
+        """VecNormalize(norm_obs=False): reward / running std of the discounted return, clip 10."""
+        ret = run.ret * self.config.gamma + reward
+        batch_mean, batch_var, batch_count = ret.mean(), ret.var(), ret.shape[0]
+        delta = batch_mean - run.ret_mean
+        total = run.ret_count + batch_count
+        mean = run.ret_mean + delta * batch_count / total
+        m2 = (
+            run.ret_var * run.ret_count
+            + batch_var * batch_count
+            + delta**2 * run.ret_count * batch_count / total
+        )
+        var = m2 / total
+        scaled = jnp.clip(reward / jnp.sqrt(var + 1e-8), -10.0, 10.0)
+        run = run.replace(
+            ret=jnp.where(done, 0.0, ret), ret_mean=mean, ret_var=var, ret_count=total
+        )
+        return run, scaled
+
+    def _collect(self, run: RunState, env_params: Any) -> tuple[RunState, Rollout, jax.Array]:
+        config = self.config
+
+        def step(run: RunState, _: None) -> tuple[RunState, Rollout]:
+            key, key_action, key_env = jax.random.split(run.key, 3)
+            logits = logits_fn(run.params, run.obs, config.activation)
+            value = value_fn(run.params, run.obs, config.activation)
+            action = jax.random.categorical(key_action, logits)
+            log_prob = jnp.take_along_axis(_log_softmax(logits), action[:, None], axis=1)[:, 0]
+            next_obs, env_state, proxy, true, done, truncated, final_obs = jax.vmap(
+                self._env_step, in_axes=(0, 0, 0, None)
+            )(jax.random.split(key_env, config.n_envs), run.env_state, action, env_params)
+            reward = jnp.where(run.oracle, true, proxy).astype(jnp.float32)
+            run = run.replace(key=key)
+            if config.normalize_reward:
+                run, reward = self._normalize(run, reward, done)
+            final_value = value_fn(run.params, final_obs, config.activation)
+            reward = bootstrap_truncated(reward, done, truncated, final_value, config.gamma)
+            transition = Rollout(run.obs, action, log_prob, value, reward, done.astype(jnp.float32))
+            return run.replace(env_state=env_state, obs=next_obs), transition
+
+        run, rollout = jax.lax.scan(step, run, None, config.n_steps)
+        last_value = value_fn(run.params, run.obs, config.activation)
+        return run, rollout, last_value
+
+    def iterate(self, run: RunState, env_params: Any) -> RunState:
+        """One rollout and the updates that learn from it (SB3's collect_rollouts + train)."""
+        return self._learn(*self._collect(run, env_params))
+
+    def _learn(self, run: RunState, rollout: Rollout, last_value: jax.Array) -> RunState:
+        """SB3's ``train()`` on one rollout: ``n_epochs`` passes of shuffled minibatches."""
+        config = self.config
+        advantages, returns = gae(rollout, last_value, config.gamma, config.gae_lambda)
+        steps_done = (run.iteration + 1) * config.rollout
+        learning_rate = progress_value(
+            config.learning_rate, config.lr_linear, steps_done, config.total_timesteps
+        )
+        clip_range = progress_value(
+            config.clip_range, config.clip_linear, steps_done, config.total_timesteps
+        )
+        flat = {
+            "obs": rollout.obs.reshape(config.rollout, -1),
+            "action": rollout.action.reshape(config.rollout),
+            "log_prob": rollout.log_prob.reshape(config.rollout),
+            "advantage": advantages.reshape(config.rollout),
+            "return": returns.reshape(config.rollout),
+        }
+
+        def epoch(
+            carry: tuple[Params, Any, jax.Array], _: None
+        ) -> tuple[tuple[Params, Any, jax.Array], None]:
+            params, opt_state, key = carry
+            key, key_perm = jax.random.split(key)
+            order = jax.random.permutation(key_perm, config.rollout)
+            batches = jax.tree.map(
+                lambda x: x[order].reshape(config.n_minibatches, config.batch_size, *x.shape[1:]),
+                flat,
+            )
+
+            def minibatch(
+                state: tuple[Params, Any], batch: dict[str, jax.Array]
+            ) -> tuple[tuple[Params, Any], None]:
+                return update_minibatch(*state, batch, learning_rate, clip_range, config), None
+
+            (params, opt_state), _ = jax.lax.scan(minibatch, (params, opt_state), batches)
+            return (params, opt_state, key), None
+
+        key, key_epochs = jax.random.split(run.key)
+        (params, opt_state, _), _ = jax.lax.scan(
+            epoch, (run.params, run.opt_state, key_epochs), None, config.n_epochs
+        )
+        return run.replace(params=params, opt_state=opt_state, key=key, iteration=run.iteration + 1)
+
+    def advance(self, run: RunState, n_iterations: jax.Array, env_params: Any) -> RunState:
+        """``n_iterations`` more rollouts and updates (a traced count: one compilation for all)."""
+        return jax.lax.fori_loop(0, n_iterations, lambda _, r: self.iterate(r, env_params), run)
+
+    # -- many seeds ----------------------------------------------------------------
+    @partial(jax.jit, static_argnums=0)
+    def init_batch(self, keys: jax.Array, env_params: Any, oracle: jax.Array) -> RunState:
+        """Untrained runs, one per key."""
+        return jax.vmap(self.init, in_axes=(0, None, None))(keys, env_params, oracle)
+
+    @partial(jax.jit, static_argnums=0)
+    def advance_batch(self, runs: RunState, n_iterations: jax.Array, env_params: Any) -> RunState:
+        """Every run ``n_iterations`` further.
+
+        Rollouts are collected for all runs at once (``vmap``: many tiny steps
+        batched together), but each run's updates go one run after another
+        (``lax.map``): XLA's CPU matrix products are several times faster as
+        plain products than batched over runs, so the updates, most of the
+        work, run at the speed of single-seed products.
+        """
+
+        def iteration(_: jax.Array, runs: RunState) -> RunState:
+            runs, rollouts, last_values = jax.vmap(self._collect, in_axes=(0, None))(
+                runs, env_params
+            )
+            return jax.lax.map(lambda batch: self._learn(*batch), (runs, rollouts, last_values))
+
+        return jax.lax.fori_loop(0, n_iterations, iteration, runs)
+
+
+def seed_keys(seeds: Sequence[int]) -> jax.Array:
+    """One PRNG key per seed (a seed's key does not depend on the other seeds of the batch).
+
+    The run is then the same whatever seeds share the batch, up to the last bit
+    of the floats (about 1e-7: XLA may order a batched reduction differently);
+    bit for bit, a run is reproduced by the same batch of seeds.
+    """
+    return jnp.stack([jax.random.PRNGKey(int(seed)) for seed in seeds])
+
+
+def train(
+    trainer: Trainer,
+    env_params: Any,
+    seeds: Sequence[int],
+    checkpoints: Sequence[int],
+    on_progress: Callable[[int], None] | None = None,
+    chunk: int | None = None,
+    oracle: bool = False,
+) -> tuple[list[Params], list[tuple[int, list[Params]]]]:
+    """Train one run per seed; the parameters before training and at each checkpoint.
+
+    Args:
+        oracle: train on the true reward (``info["true_reward"]``) instead of
+            the proxy: the reference agent, compiled once with the agents.
+        checkpoints: step counts; each is reached as SB3 reaches it (the first
+            rollout boundary at or after it) and the final one is the budget.
+        on_progress: called with the steps trained so far (per seed).
+        chunk: at most this many iterations per compiled call (finer progress).
+
+    Returns:
+        ``(initial, [(steps, params per seed), ...])`` with host (numpy) arrays,
+        one entry per distinct checkpoint position, in order.
+    """
+    config = trainer.config
+    runs = trainer.init_batch(seed_keys(seeds), env_params, jnp.asarray(oracle))
+    initial = _split_seeds(jax.device_get(runs.params), len(seeds))
+    positions = sorted(
+        {config.iterations_for(int(step)) for step in checkpoints} | {config.iterations}
+    )
+    done, results = 0, []
+    for position in positions:
+        while done < position:
+            n = position - done if chunk is None else min(chunk, position - done)
+            runs = trainer.advance_batch(runs, jnp.asarray(n, jnp.int32), env_params)
+            done += n
+            if on_progress is not None:
+                jax.block_until_ready(runs.iteration)
+                on_progress(done * config.rollout)
+        results.append(
+            (done * config.rollout, _split_seeds(jax.device_get(runs.params), len(seeds)))
+        )
+    return initial, results
+
+
+def _split_seeds(batched: Params, n: int) -> list[Params]:
+    return [jax.tree.map(lambda x, i=i: np.asarray(x[i]), batched) for i in range(n)]
