@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -143,7 +143,6 @@ class PPOConfig:
     pi_arch: tuple[int, ...] = (64, 64)
     vf_arch: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
-    settings: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def rollout(self) -> int:
@@ -216,7 +215,6 @@ class PPOConfig:
             pi_arch=pi,
             vf_arch=vf,
             activation=activation,
-            settings=tuple(sorted((k, repr(v)) for k, v in table.items())),
         )
 
 
@@ -500,10 +498,6 @@ class Trainer:
         last_value = value_fn(run.params, run.obs, config.activation)
         return run, rollout, last_value
 
-    def iterate(self, run: RunState, env_params: Any) -> RunState:
-        """One rollout and the updates that learn from it (SB3's collect_rollouts + train)."""
-        return self._learn(*self._collect(run, env_params))
-
     def _learn(self, run: RunState, rollout: Rollout, last_value: jax.Array) -> RunState:
         """SB3's ``train()`` on one rollout: ``n_epochs`` passes of shuffled minibatches."""
         config = self.config
@@ -547,10 +541,6 @@ class Trainer:
             epoch, (run.params, run.opt_state, key_epochs), None, config.n_epochs
         )
         return run.replace(params=params, opt_state=opt_state, key=key, iteration=run.iteration + 1)
-
-    def advance(self, run: RunState, n_iterations: jax.Array, env_params: Any) -> RunState:
-        """``n_iterations`` more rollouts and updates (a traced count: one compilation for all)."""
-        return jax.lax.fori_loop(0, n_iterations, lambda _, r: self.iterate(r, env_params), run)
 
     # -- many seeds ----------------------------------------------------------------
     @partial(jax.jit, static_argnums=0)
