@@ -25,7 +25,6 @@ revision; ``--out`` inside ``docs/results`` is refused from a dirty tree.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +38,7 @@ from experiments import harness
 from proxygym.agents.hyperparameters import tuned_budget
 from proxygym.sweeps import results
 from proxygym.sweeps.config import ENGINES, SweepConfig
+from proxygym.sweeps.runner import git_revision
 
 DEFAULT_ENVS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("proxygym/BoatRace-v0", {}),
@@ -151,15 +151,9 @@ def summarise(seeds: pd.DataFrame) -> pd.DataFrame:
 
 
 def revision() -> tuple[str, bool]:
-    """The checkout's git revision and whether the tree is clean."""
-    root = Path(__file__).resolve().parents[1]
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    status = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=False
-    ).stdout
-    return head or "unknown", head != "" and status.strip() == ""
+    """The checkout's git revision and whether the tree is clean (as sweeps record it)."""
+    found = git_revision() or "unknown"
+    return found.removesuffix("-dirty"), found != "unknown" and not found.endswith("-dirty")
 
 
 def report_text(args: Args, summary: pd.DataFrame, rev: str, clean: bool, seconds: float) -> str:

@@ -92,15 +92,28 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _git_revision() -> str | None:
-    """The proxygym checkout's revision (with ``-dirty`` for local changes), if any."""
-    here = Path(__file__).resolve().parent
+#: Where experiments store their results inside the checkout: data, not code, so a
+#: results directory being written does not make the revision that writes it dirty.
+RESULTS_PATHSPEC = ":(top,exclude)docs/results"
+
+
+def git_revision(directory: str | Path | None = None) -> str | None:
+    """The git revision of the checkout holding ``directory`` (default: proxygym's own).
+
+    ``-dirty`` is appended when the checkout has local changes (tracked or
+    untracked files) outside ``docs/results``; None when it is no git checkout.
+    """
+    here = Path(directory) if directory is not None else Path(__file__).resolve().parent
     try:
         revision = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--", ":(top)", RESULTS_PATHSPEC],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -199,7 +212,7 @@ def _prepare(config: SweepConfig, out: Path, cells: list[Cell]) -> None:
             config=config,
             cells=tuple(cell.key for cell in cells),
             versions=_versions(),
-            git_revision=_git_revision(),
+            git_revision=git_revision(),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         ),
     )

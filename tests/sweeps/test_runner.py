@@ -214,3 +214,26 @@ def test_non_sweep_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match="not empty"):
         run_sweep(tiny_config(), tmp_path, echo=quiet)
     assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+def test_git_revision_is_dirty_for_changes_but_not_for_stored_results(tmp_path: Path) -> None:
+    from proxygym.sweeps.runner import git_revision
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    head = git_revision(tmp_path)
+    assert head is not None and not head.endswith("-dirty") and len(head) == 40
+    (tmp_path / "docs" / "results" / "run").mkdir(parents=True)
+    (tmp_path / "docs" / "results" / "run" / "manifest.json").write_text("{}")
+    assert git_revision(tmp_path / "docs" / "results" / "run") == head  # results being written
+    (tmp_path / "new_module.py").write_text("y = 2\n")
+    assert git_revision(tmp_path) == head + "-dirty"  # untracked code
+    (tmp_path / "new_module.py").unlink()
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_revision(tmp_path) == head + "-dirty"  # changed code
+    assert git_revision(tmp_path.parent / "nowhere") is None
