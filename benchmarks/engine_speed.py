@@ -5,10 +5,12 @@ tuned PPO hyperparameters (``agents/hyperparams/ppo.toml``, the same network):
 
 - **SB3**: one seed in one process (one torch thread, as sweep workers run),
   environment steps per second of ``learn``, after a short warm-up;
-- **JAX, steady state**: ``--seeds`` seeds (default 20) vmapped in one
-  compiled call, steps per second of all seeds together once compiled;
-- **JAX, 20-seed run**: a whole run of ``--seeds`` seeds at the tuned budget,
-  compilation included (the compilation cache off, so nothing is reused).
+- **JAX, 20-seed run**: a whole run of ``--seeds`` seeds (default 20) at the
+  tuned budget, as the sweeps train them (:func:`proxygym.jax.ppo.train`:
+  the seeds in one group per CPU device, each group vmapped in one compiled
+  call), compilation included (the compilation cache off, so nothing is reused);
+- **JAX, steady state**: the same run again, compiled: steps per second of
+  all seeds together.
 
 Each environment's three figures are measured one after the other in the same
 run, and the ratios to SB3 are printed with the core count. Targets: steady
@@ -43,36 +45,31 @@ def sb3_steps_per_second(env_id: str, steps: int) -> float:
 
 
 def jax_figures(env_id: str, seeds: int, budget: int) -> dict[str, float]:
-    """JAX PPO: steady-state throughput, and a whole ``seeds``-seed run with its compilation."""
+    """JAX PPO: a whole ``seeds``-seed run with its compilation, then the same run compiled."""
     import jax
-    import jax.numpy as jnp
 
     from proxygym.agents.hyperparameters import tuned_budget
     from proxygym.jax import envs as jax_envs
-    from proxygym.jax.ppo import PPOConfig, Trainer, seed_keys
+    from proxygym.jax.ppo import PPOConfig, Trainer, train
 
     budget = budget or tuned_budget("ppo", env_id)
     env, params = jax_envs.make(env_id)
     config = PPOConfig.from_hyperparameters(env_id, budget)
     trainer = Trainer(env, params, config)
-    keys = seed_keys(range(seeds))
-    oracle = jnp.asarray(False)
-
-    # A whole run, compilation included.
-    start = time.perf_counter()
-    runs = trainer.init_batch(keys, params, oracle)
-    runs = trainer.advance_batch(runs, jnp.asarray(config.iterations, jnp.int32), params)
-    jax.block_until_ready(runs.params)
-    whole = time.perf_counter() - start
     steps = config.iterations * config.rollout * seeds
 
-    # Steady state: the compiled program again, on the trained runs.
-    n = max(1, config.iterations // 2)
     start = time.perf_counter()
-    runs = trainer.advance_batch(runs, jnp.asarray(n, jnp.int32), params)
-    jax.block_until_ready(runs.params)
-    steady = n * config.rollout * seeds / (time.perf_counter() - start)
-    return {"steady": steady, "whole_run": steps / whole, "whole_seconds": whole, "budget": budget}
+    train(trainer, params, range(seeds), [])  # compiles, then trains
+    whole = time.perf_counter() - start
+    start = time.perf_counter()
+    train(trainer, params, range(seeds), [])  # the compiled programs again
+    steady = steps / (time.perf_counter() - start)
+    return {
+        "steady": steady,
+        "whole_run": steps / whole,
+        "whole_seconds": whole,
+        "devices": len(jax.local_devices()),
+    }
 
 
 def main() -> None:
@@ -94,10 +91,13 @@ def main() -> None:
 
     import jax
 
+    import proxygym.jax  # noqa: F401  (one CPU device per core, before JAX starts)
+
     # No compilation cache: every whole run pays its compilation, as on a new machine.
     jax.config.update("jax_enable_compilation_cache", False)
     print(
-        f"{os.cpu_count()} cores; jax {jax.__version__}; {args.seeds} seeds vmapped; "
+        f"{os.cpu_count()} cores; jax {jax.__version__} on {len(jax.local_devices())} "
+        f"devices; {args.seeds} seeds; "
         f"medians of {args.repeats} repeat(s)"
     )
     header = (

@@ -14,4 +14,14 @@ The sweep cells of a config with ``engine = "jax"`` are run by
 
 Installed with the ``jax`` extra (jax, gymnax, which brings flax and optax);
 nothing outside this package and :mod:`proxygym.sweeps.jax_engine` imports JAX.
+
+Importing this package gives JAX one CPU device per core
+(``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, unless it is
+set already or JAX has started), so that :func:`proxygym.jax.ppo.train`
+runs groups of seeds on all cores side by side: one device's many small
+operations keep only one core busy. ``PROXYGYM_JAX_DEVICES`` sets the number.
 """
+
+from proxygym.jax.devices import use_all_cores
+
+use_all_cores()

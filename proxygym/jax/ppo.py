@@ -28,9 +28,16 @@ PureJaxRL's style, each piece tested against SB3 itself
 - ``"lin_<start>"`` learning rate and clip range decay linearly to 0 with the
   progress SB3 computes after each rollout.
 
-:func:`train` runs one configuration for a batch of seeds (``jax.vmap``) and
-returns the parameters at each requested checkpoint, which the engine
-evaluates and exports as SB3 models (:mod:`proxygym.jax.export`).
+:func:`train` runs one configuration for a batch of seeds (``jax.vmap``,
+the seeds spread over one CPU device per core) and returns the parameters at
+each requested checkpoint, which the engine evaluates and exports as SB3
+models (:mod:`proxygym.jax.export`).
+
+Two things make it fast without changing what it computes (both tested to
+give the same runs, ``tests/jax/test_fast_paths.py``): on an environment with
+fewer states than a minibatch has samples, the network runs once per state
+and each sample picks its state's row (:func:`outputs`); and the groups of
+seeds on different devices compute side by side.
 """
 
 from __future__ import annotations
@@ -86,6 +93,11 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
 }
+
+#: XLA options of the training programs. Optimisation level 1 of 3 halves their
+#: compilation (4-5 s to 2.5-3 s per program on 2 cores) and trains as fast
+#: (``benchmarks/engine_speed.py``, measured both ways side by side).
+COMPILER_OPTIONS: dict[str, Any] = {"xla_backend_optimization_level": 1}
 
 
 class EngineError(ValueError):
@@ -263,6 +275,22 @@ def value_fn(params: Params, obs: jax.Array, activation: str = "tanh") -> jax.Ar
     return (_tower(params["vf"], obs, activation) @ kernel + bias)[..., 0]
 
 
+def outputs(
+    params: Params, obs: jax.Array, activation: str, table: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """(logits, values) for a batch of observations, or of state indices into ``table``.
+
+    With ``table[i]`` the observation of state ``i``, the network's outputs on
+    state ``i`` are row ``i`` of its outputs on the table: when an
+    environment has fewer states than a batch has samples, running the
+    network once per state and picking rows is the same network at a
+    fraction of the work (and gradients flow back through the picked rows).
+    """
+    if table is None:
+        return logits_fn(params, obs, activation), value_fn(params, obs, activation)
+    return logits_fn(params, table, activation)[obs], value_fn(params, table, activation)[obs]
+
+
 # -- the training state ----------------------------------------------------------
 class RunState(struct.PyTreeNode):
     """One seed's training: network, optimiser, environments and reward statistics."""
@@ -353,9 +381,14 @@ def ppo_loss(
     batch: dict[str, jax.Array],
     clip_range: jax.Array,
     config: PPOConfig,
+    table: jax.Array | None = None,
 ) -> jax.Array:
-    """SB3's PPO loss on one minibatch: clipped surrogate + vf_coef * MSE - ent_coef * entropy."""
-    log_probs = _log_softmax(logits_fn(params, batch["obs"], config.activation))
+    """SB3's PPO loss on one minibatch: clipped surrogate + vf_coef * MSE - ent_coef * entropy.
+
+    With a ``table``, ``batch["obs"]`` holds state indices into it (see :func:`outputs`).
+    """
+    logits, values = outputs(params, batch["obs"], config.activation, table)
+    log_probs = _log_softmax(logits)
     log_prob = jnp.take_along_axis(log_probs, batch["action"][:, None], axis=1)[:, 0]
     entropy = -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
     advantages = batch["advantage"]
@@ -366,9 +399,7 @@ def ppo_loss(
         advantages * ratio, advantages * jnp.clip(ratio, 1 - clip_range, 1 + clip_range)
     )
     policy_loss = -surrogate.mean()
-    value_loss = jnp.mean(
-        (batch["return"] - value_fn(params, batch["obs"], config.activation)) ** 2
-    )
+    value_loss = jnp.mean((batch["return"] - values) ** 2)
     return policy_loss + config.ent_coef * -entropy.mean() + config.vf_coef * value_loss
 
 
@@ -379,9 +410,13 @@ def update_minibatch(
     learning_rate: jax.Array,
     clip_range: jax.Array,
     config: PPOConfig,
+    table: jax.Array | None = None,
 ) -> tuple[Params, Any]:
-    """One gradient step of SB3's PPO on ``batch`` (clip all gradients together, then Adam)."""
-    grads = jax.grad(ppo_loss)(params, batch, clip_range, config)
+    """One gradient step of SB3's PPO on ``batch`` (clip all gradients together, then Adam).
+
+    ``table``: as in :func:`ppo_loss`, the observations when the batch holds state indices.
+    """
+    grads = jax.grad(ppo_loss)(params, batch, clip_range, config, table)
     grads = clip_grad_norm(grads, config.max_grad_norm)
     opt_state = opt_state._replace(
         hyperparams={**opt_state.hyperparams, "learning_rate": learning_rate}
@@ -396,19 +431,50 @@ class Trainer:
     The environment's params are an argument of the compiled functions, not a
     constant in them, so knob levels with arrays of one shape share a compilation.
     A trainer is a static argument of ``jax.jit``: equal trainers (the same
-    environment object and config) share compiled code.
+    environment object, config and input mode) share compiled code.
+
+    Indexed input: an environment that reads its observations from a table of
+    its states (``observation_table(params)``, ``observation_index(state)``:
+    the compiled tabular environments) and has fewer states than a minibatch
+    has samples is trained on state indices, the network's first layer
+    run once per state (:func:`outputs`), which is the same network at a
+    fraction of the work. ``indexed`` forces the choice (``None``: automatic).
     """
 
-    def __init__(self, env: Any, env_params: Any, config: PPOConfig) -> None:
+    def __init__(
+        self, env: Any, env_params: Any, config: PPOConfig, indexed: bool | None = None
+    ) -> None:
         self.env, self.config = env, config
         self.obs_dim = int(np.prod(env.observation_space(env_params).shape))
         self.n_actions = int(env.action_space(env_params).n)
+        has_table = hasattr(env, "observation_table") and hasattr(env, "observation_index")
+        if indexed and not has_table:
+            raise EngineError(f"{env.name} has no observation table to index")
+        if indexed is None:
+            n_states = env.observation_table(env_params).shape[-2] if has_table else 0
+            indexed = has_table and n_states < config.batch_size
+        self.indexed = bool(indexed)
 
     def __hash__(self) -> int:
-        return hash((id(self.env), self.config))
+        return hash((id(self.env), self.config, self.indexed))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Trainer) and self.env is other.env and self.config == other.config
+        return (
+            isinstance(other, Trainer)
+            and self.env is other.env
+            and self.config == other.config
+            and self.indexed == other.indexed
+        )
+
+    def _table(self, env_params: Any) -> jax.Array | None:
+        """The observation of each state when training on indices, else None."""
+        return self.env.observation_table(env_params) if self.indexed else None
+
+    def _observe(self, obs: jax.Array, state: Any) -> jax.Array:
+        """What the network is fed: the observation, or the state's index into the table."""
+        if self.indexed:
+            return jnp.asarray(self.env.observation_index(state), jnp.int32)
+        return obs.astype(jnp.float32)
 
     # -- one seed ------------------------------------------------------------------
     def init(self, key: jax.Array, env_params: Any, oracle: jax.Array) -> RunState:
@@ -418,12 +484,13 @@ class Trainer:
         obs, env_state = jax.vmap(self.env.reset_env, in_axes=(0, None))(
             jax.random.split(key_reset, self.config.n_envs), env_params
         )
+        obs = jax.vmap(self._observe)(obs, env_state)
         n = self.config.n_envs
         return RunState(
             params=params,
             opt_state=_adam().init(params),
             env_state=env_state,
-            obs=obs.astype(jnp.float32),
+            obs=obs,
             key=key_run,
             iteration=jnp.zeros((), jnp.int32),
             ret=jnp.zeros((n,), jnp.float32),
@@ -436,21 +503,18 @@ class Trainer:
     def _env_step(
         self, key: jax.Array, env_state: Any, action: jax.Array, env_params: Any
     ) -> tuple[Any, ...]:
-        """Step one environment; reset it when the episode ends (keeping the final observation)."""
+        """Step one environment; reset it when the episode ends (keeping the final observation).
+
+        Observations are what the network is fed (:meth:`_observe`).
+        """
         key_step, key_reset = jax.random.split(key)
         obs, state, reward, done, info = self.env.step_env(key_step, env_state, action, env_params)
         obs_reset, state_reset = self.env.reset_env(key_reset, env_params)
+        final_obs = self._observe(obs, state)
+        obs_reset = self._observe(obs_reset, state_reset)
         state = jax.tree.map(lambda a, b: jnp.where(done, a, b), state_reset, state)
-        next_obs = jnp.where(done, obs_reset, obs)
-        return (
-            next_obs.astype(jnp.float32),
-            state,
-            reward,
-            info["true_reward"],
-            done,
-            info["truncated"],
-            obs.astype(jnp.float32),
-        )
+        next_obs = jnp.where(done, obs_reset, final_obs)
+        return (next_obs, state, reward, info["true_reward"], done, info["truncated"], final_obs)
 
     def _normalize(
         self, run: RunState, reward: jax.Array, done: jax.Array
@@ -475,11 +539,23 @@ class Trainer:
 
     def _collect(self, run: RunState, env_params: Any) -> tuple[RunState, Rollout, jax.Array]:
         config = self.config
+        table = self._table(env_params)
+        if table is None:
+
+            def network(obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+                return outputs(run.params, obs, config.activation)
+
+        else:  # the parameters do not change during a rollout: every state's outputs once
+            logits_table, values_table = outputs(
+                run.params, jnp.arange(table.shape[0]), config.activation, table
+            )
+
+            def network(obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+                return logits_table[obs], values_table[obs]
 
         def step(run: RunState, _: None) -> tuple[RunState, Rollout]:
             key, key_action, key_env = jax.random.split(run.key, 3)
-            logits = logits_fn(run.params, run.obs, config.activation)
-            value = value_fn(run.params, run.obs, config.activation)
+            logits, value = network(run.obs)
             action = jax.random.categorical(key_action, logits)
             log_prob = jnp.take_along_axis(_log_softmax(logits), action[:, None], axis=1)[:, 0]
             next_obs, env_state, proxy, true, done, truncated, final_obs = jax.vmap(
@@ -489,18 +565,21 @@ class Trainer:
             run = run.replace(key=key)
             if config.normalize_reward:
                 run, reward = self._normalize(run, reward, done)
-            final_value = value_fn(run.params, final_obs, config.activation)
+            final_value = network(final_obs)[1]
             reward = bootstrap_truncated(reward, done, truncated, final_value, config.gamma)
             transition = Rollout(run.obs, action, log_prob, value, reward, done.astype(jnp.float32))
             return run.replace(env_state=env_state, obs=next_obs), transition
 
         run, rollout = jax.lax.scan(step, run, None, config.n_steps)
-        last_value = value_fn(run.params, run.obs, config.activation)
+        last_value = network(run.obs)[1]
         return run, rollout, last_value
 
-    def _learn(self, run: RunState, rollout: Rollout, last_value: jax.Array) -> RunState:
+    def _learn(
+        self, run: RunState, rollout: Rollout, last_value: jax.Array, env_params: Any
+    ) -> RunState:
         """SB3's ``train()`` on one rollout: ``n_epochs`` passes of shuffled minibatches."""
         config = self.config
+        table = self._table(env_params)
         advantages, returns = gae(rollout, last_value, config.gamma, config.gae_lambda)
         steps_done = (run.iteration + 1) * config.rollout
         learning_rate = progress_value(
@@ -510,7 +589,7 @@ class Trainer:
             config.clip_range, config.clip_linear, steps_done, config.total_timesteps
         )
         flat = {
-            "obs": rollout.obs.reshape(config.rollout, -1),
+            "obs": rollout.obs.reshape(config.rollout, *rollout.obs.shape[2:]),
             "action": rollout.action.reshape(config.rollout),
             "log_prob": rollout.log_prob.reshape(config.rollout),
             "advantage": advantages.reshape(config.rollout),
@@ -531,7 +610,8 @@ class Trainer:
             def minibatch(
                 state: tuple[Params, Any], batch: dict[str, jax.Array]
             ) -> tuple[tuple[Params, Any], None]:
-                return update_minibatch(*state, batch, learning_rate, clip_range, config), None
+                updated = update_minibatch(*state, batch, learning_rate, clip_range, config, table)
+                return updated, None
 
             (params, opt_state), _ = jax.lax.scan(minibatch, (params, opt_state), batches)
             return (params, opt_state, key), None
@@ -543,27 +623,30 @@ class Trainer:
         return run.replace(params=params, opt_state=opt_state, key=key, iteration=run.iteration + 1)
 
     # -- many seeds ----------------------------------------------------------------
-    @partial(jax.jit, static_argnums=0)
+    @partial(jax.jit, static_argnums=0, compiler_options=COMPILER_OPTIONS)
     def init_batch(self, keys: jax.Array, env_params: Any, oracle: jax.Array) -> RunState:
         """Untrained runs, one per key."""
         return jax.vmap(self.init, in_axes=(0, None, None))(keys, env_params, oracle)
 
-    @partial(jax.jit, static_argnums=0)
+    @partial(jax.jit, static_argnums=0, compiler_options=COMPILER_OPTIONS)
     def advance_batch(self, runs: RunState, n_iterations: jax.Array, env_params: Any) -> RunState:
         """Every run ``n_iterations`` further.
 
         Rollouts are collected for all runs at once (``vmap``: many tiny steps
         batched together), but each run's updates go one run after another
-        (``lax.map``): XLA's CPU matrix products are several times faster as
-        plain products than batched over runs, so the updates, most of the
-        work, run at the speed of single-seed products.
+        (``lax.map``): on one CPU thread, which is what a device computes
+        on, XLA's plain matrix products beat products batched over runs.
         """
 
         def iteration(_: jax.Array, runs: RunState) -> RunState:
             runs, rollouts, last_values = jax.vmap(self._collect, in_axes=(0, None))(
                 runs, env_params
             )
-            return jax.lax.map(lambda batch: self._learn(*batch), (runs, rollouts, last_values))
+
+            def learn(batch: tuple[RunState, Rollout, jax.Array]) -> RunState:
+                return self._learn(*batch, env_params)
+
+            return jax.lax.map(learn, (runs, rollouts, last_values))
 
         return jax.lax.fori_loop(0, n_iterations, iteration, runs)
 
@@ -578,6 +661,40 @@ def seed_keys(seeds: Sequence[int]) -> jax.Array:
     return jnp.stack([jax.random.PRNGKey(int(seed)) for seed in seeds])
 
 
+def device_groups(seeds: Sequence[int], devices: Sequence[Any] | None = None) -> list[list[int]]:
+    """``seeds`` in equal groups, one per device (at most one device per seed).
+
+    The last group is padded with copies of its last seed so that all groups
+    have one shape and share one compilation; the copies' results are dropped.
+    """
+    n_devices = len(jax.local_devices() if devices is None else devices)
+    n_groups = max(1, min(n_devices, len(seeds)))
+    size = math.ceil(len(seeds) / n_groups)
+    groups = [list(seeds[i * size : (i + 1) * size]) for i in range(n_groups)]
+    groups = [group for group in groups if group]
+    groups[-1] += [groups[-1][-1]] * (size - len(groups[-1]))
+    return groups
+
+
+class _Group:
+    """The runs of one group of seeds, placed on one device."""
+
+    def __init__(self, runs: RunState, device: Any, env_params: Any) -> None:
+        self.device = device
+        self.env_params = jax.device_put(env_params, device)
+        self.runs = jax.device_put(runs, device)
+
+    def advance(self, trainer: Trainer, n: int) -> None:
+        """``n`` iterations further (returns once dispatched, or compiled on the first call).
+
+        Every input is put on the group's own device from the host: an array
+        made on another device would wait for that device's queue, and the
+        groups would run one after another instead of side by side.
+        """
+        count = jax.device_put(np.int32(n), self.device)
+        self.runs = trainer.advance_batch(self.runs, count, self.env_params)
+
+
 def train(
     trainer: Trainer,
     env_params: Any,
@@ -588,6 +705,10 @@ def train(
     oracle: bool = False,
 ) -> tuple[list[Params], list[tuple[int, list[Params]]]]:
     """Train one run per seed; the parameters before training and at each checkpoint.
+
+    The seeds are spread over the local devices (:func:`device_groups`; on a
+    CPU, :mod:`proxygym.jax` makes one device per core), each group vmapped
+    in one compiled call, the groups computing side by side.
 
     Args:
         oracle: train on the true reward (``info["true_reward"]``) instead of
@@ -602,8 +723,25 @@ def train(
         one entry per distinct checkpoint position, in order.
     """
     config = trainer.config
-    runs = trainer.init_batch(seed_keys(seeds), env_params, jnp.asarray(oracle))
-    initial = _split_seeds(jax.device_get(runs.params), len(seeds))
+    devices = jax.local_devices()
+    seed_groups = device_groups(seeds, devices)
+    devices = devices[: len(seed_groups)]
+    size = len(seed_groups[0])
+    keys = seed_keys([seed for group in seed_groups for seed in group])
+
+    # All groups initialised together (one compilation), then to the host: slicing
+    # there compiles nothing.
+    runs = jax.device_get(trainer.init_batch(keys, env_params, oracle))
+    groups = [
+        _Group(jax.tree.map(lambda x, i=i: x[i * size : (i + 1) * size], runs), device, env_params)
+        for i, device in enumerate(devices)
+    ]
+
+    def params_now() -> list[Params]:
+        per_seed = [p for group in groups for p in _split_seeds(jax.device_get(group.runs.params))]
+        return per_seed[: len(seeds)]  # the padding's copies are last
+
+    initial = params_now()
     positions = sorted(
         {config.iterations_for(int(step)) for step in checkpoints} | {config.iterations}
     )
@@ -611,16 +749,16 @@ def train(
     for position in positions:
         while done < position:
             n = position - done if chunk is None else min(chunk, position - done)
-            runs = trainer.advance_batch(runs, jnp.asarray(n, jnp.int32), env_params)
+            for group in groups:  # each returns once dispatched: the devices run side by side
+                group.advance(trainer, n)
             done += n
             if on_progress is not None:
-                jax.block_until_ready(runs.iteration)
+                jax.block_until_ready([group.runs.iteration for group in groups])
                 on_progress(done * config.rollout)
-        results.append(
-            (done * config.rollout, _split_seeds(jax.device_get(runs.params), len(seeds)))
-        )
+        results.append((done * config.rollout, params_now()))
     return initial, results
 
 
-def _split_seeds(batched: Params, n: int) -> list[Params]:
+def _split_seeds(batched: Params) -> list[Params]:
+    n = len(jax.tree.leaves(batched)[0])
     return [jax.tree.map(lambda x, i=i: np.asarray(x[i]), batched) for i in range(n)]

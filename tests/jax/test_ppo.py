@@ -244,10 +244,15 @@ def test_time_limit_bootstrap_adds_the_discounted_final_value_only_on_truncation
     np.testing.assert_allclose(got, [1.0, 5.5, 1.0, 1.0])
 
 
-def test_the_environment_step_keeps_the_final_observation_and_resets(boat: tuple[Any, Any]) -> None:
+@pytest.mark.parametrize("indexed", [False, True])
+def test_the_environment_step_keeps_the_final_observation_and_resets(
+    boat: tuple[Any, Any], indexed: bool
+) -> None:
     env, params = boat
     config = PPOConfig.from_hyperparameters(BOAT, 1_000)
-    trainer = Trainer(env, params, config)
+    trainer = Trainer(env, params, config, indexed=indexed)
+    # What the network is fed, as an observation (an index stands for its table row).
+    seen = (lambda x: params.observations[x]) if indexed else (lambda x: x)
     key = jax.random.PRNGKey(0)
     obs, state = env.reset_env(key, params)
     step = jax.jit(lambda k, s, a: trainer._env_step(k, s, a, params))
@@ -258,12 +263,13 @@ def test_the_environment_step_keeps_the_final_observation_and_resets(boat: tuple
         expected = env.step_env(jax.random.PRNGKey(t), state, 0, params)[0]
         if t < params.max_steps_in_episode - 1:
             assert not bool(done)
-            np.testing.assert_array_equal(next_obs, final_obs)
+            np.testing.assert_array_equal(seen(next_obs), seen(final_obs))
+            np.testing.assert_array_equal(seen(final_obs), expected)
         state = state_after
     assert bool(done) and bool(truncated)
-    np.testing.assert_array_equal(final_obs, expected)
+    np.testing.assert_array_equal(seen(final_obs), expected)
     np.testing.assert_array_equal(
-        next_obs, env.reset_env(jax.random.split(jax.random.PRNGKey(t))[1], params)[0]
+        seen(next_obs), env.reset_env(jax.random.split(jax.random.PRNGKey(t))[1], params)[0]
     )
 
 

@@ -152,6 +152,14 @@ class TabularJaxEnv(JaxProxyEnv):
         next_state = TabularState(index=next_index, time=time)
         return params.observations[next_index], next_state, proxy, done, info
 
+    def observation_table(self, params: TabularParams) -> jax.Array:
+        """``[S, obs_dim]``: row ``i`` is the observation of state ``i``."""
+        return params.observations
+
+    def observation_index(self, state: TabularState) -> jax.Array:
+        """The row of :meth:`observation_table` that is ``state``'s observation."""
+        return state.index
+
     def observation_space(self, params: TabularParams) -> spaces.Box:
         """The Gymnasium environment's observation space."""
         return spaces.Box(
