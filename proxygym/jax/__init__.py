@@ -20,8 +20,12 @@ Importing this package gives JAX one CPU device per core
 set already or JAX has started), so that :func:`proxygym.jax.ppo.train`
 runs groups of seeds on all cores side by side: one device's many small
 operations keep only one core busy. ``PROXYGYM_JAX_DEVICES`` sets the number.
+It also hides XLA's C++ log lines below fatal unless ``TF_CPP_MIN_LOG_LEVEL``
+is set (:func:`proxygym.jax.cache.quiet_cache_loads` says why).
 """
 
+from proxygym.jax.cache import quiet_cache_loads
 from proxygym.jax.devices import use_all_cores
 
 use_all_cores()
+quiet_cache_loads()

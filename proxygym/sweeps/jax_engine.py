@@ -96,7 +96,7 @@ def run_cells(
     from proxygym.jax.export import numpy_logits, to_sb3
     from proxygym.jax.ppo import PPOConfig, Trainer, train
     from proxygym.registry import import_modules
-    from proxygym.sweeps.training import _CellRunner, _eval_seed
+    from proxygym.sweeps.training import CellRunner, eval_seed
 
     torch.set_num_threads(1)
     use_compilation_cache()
@@ -108,7 +108,7 @@ def run_cells(
         )
     role, levels = cells[0].role, list(cells[0].levels)
     axis = config.pressure
-    runners = [_CellRunner(config, cell, False, None) for cell in cells]
+    runners = [CellRunner(config, cell, False, None) for cell in cells]
     env_kwargs = runners[0].env_kwargs
     overrides = axis.training_overrides(levels, "ppo") if role == "agent" else {}
     settings = merge_hyperparameters(config.hyperparameters, overrides)
@@ -137,7 +137,7 @@ def run_cells(
             config.env,
             env_kwargs,
             config.eval_episodes,
-            seed=_eval_seed(seed),
+            seed=eval_seed(seed),
             temperature=config.eval_temperature if temperature is None else temperature,
             initial_logits=numpy_logits(initial_params, ppo.activation),
         )

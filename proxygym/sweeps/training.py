@@ -50,7 +50,8 @@ EVAL_SEED_BASE = 1_000_000
 HELD_OUT_SEED_BASE = 5_000_000
 
 
-def _eval_seed(seed: int | None) -> int:
+def eval_seed(seed: int | None) -> int:
+    """First evaluation episode's seed for training seed ``seed``: both engines evaluate alike."""
     return EVAL_SEED_BASE + 1000 * (seed or 0)
 
 
@@ -125,8 +126,8 @@ class StepReporter(BaseCallback):
         self.report(self.base + self.num_timesteps, self.total)
 
 
-class _CellRunner:
-    """Executes one cell of one config."""
+class CellRunner:
+    """Executes one cell of one config (the JAX engine uses it to record and keep its agents)."""
 
     def __init__(
         self,
@@ -229,7 +230,7 @@ class _CellRunner:
             self.config.env,
             self.env_kwargs,
             self.config.eval_episodes,
-            seed=_eval_seed(self.cell.seed) if seed_base is None else seed_base,
+            seed=eval_seed(self.cell.seed) if seed_base is None else seed_base,
             temperature=self.config.eval_temperature if temperature is None else temperature,
             initial_logits=policy_logits(initial),
         )
@@ -327,7 +328,7 @@ class _CellRunner:
             self.config.env,
             self.env_kwargs,
             self.config.eval_episodes,
-            seed=_eval_seed(None),
+            seed=eval_seed(None),
             temperature=1.0,
         )
         level = self.cell.levels[0] if self.cell.levels else None
@@ -356,4 +357,4 @@ def run_cell(
     ``report``, if given, is called with (steps trained, steps in all) while
     the cell trains (:class:`StepReporter`); it does not change the training.
     """
-    return _CellRunner(config, cell, progress, tensorboard_log, report).run()
+    return CellRunner(config, cell, progress, tensorboard_log, report).run()

@@ -125,7 +125,7 @@ def test_each_sweep_of_a_shared_pool_records_its_own_failures(
     def explode(self: object) -> None:
         raise RuntimeError("random baseline exploded")
 
-    monkeypatch.setattr("proxygym.sweeps.training._CellRunner.run_random", explode)
+    monkeypatch.setattr("proxygym.sweeps.training.CellRunner.run_random", explode)
     first, second = tiny_config(seeds=[0]), tiny_config(seeds=[1], baselines=["random"])
     lines: list[str] = []
     summaries = run_sweeps(
@@ -147,7 +147,7 @@ def test_failed_cell_is_recorded_and_retried(
     def explode(self: object) -> None:
         raise RuntimeError("random baseline exploded")
 
-    monkeypatch.setattr("proxygym.sweeps.training._CellRunner.run_random", explode)
+    monkeypatch.setattr("proxygym.sweeps.training.CellRunner.run_random", explode)
     summary = run_sweep(tiny_config(), tmp_path, echo=quiet)
     assert summary.failed == ["random"]
     assert len(summary.ran) == len(plan_cells(tiny_config())) - 1
