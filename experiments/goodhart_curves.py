@@ -51,8 +51,7 @@ import pandas as pd
 import proxygym
 from experiments import harness
 from proxygym.agents.hyperparameters import tuned_budget
-from proxygym.analysis.metrics import aggregate, goodhart_metrics
-from proxygym.analysis.surface import SUMMARY_BOOTSTRAP, sweep_summary
+from proxygym.analysis.surface import sweep_summary
 from proxygym.reporting.report import markdown_table, verdict, write_report
 from proxygym.sweeps import results
 from proxygym.sweeps.config import ENGINES, SweepConfig
@@ -182,12 +181,7 @@ def summarise(
         if env_reports:
             verdicts[env_id] = write_report(directory).verdict
         else:
-            oracle = frame.loc[frame["policy"] == "oracle", "true_return"]
-            verdicts[env_id] = verdict(
-                goodhart_metrics(frame, n_bootstrap=SUMMARY_BOOTSTRAP),
-                aggregate(frame, n_bootstrap=SUMMARY_BOOTSTRAP),
-                float(oracle.mean()) if len(oracle) else None,
-            )
+            verdicts[env_id] = verdict(frame)
     table = pd.DataFrame(rows)
     ordered = [c for c in SUMMARY_COLUMNS if c in table] + [
         c for c in table if c not in SUMMARY_COLUMNS

@@ -192,7 +192,11 @@ def test_summary_and_report_of_finished_sweeps(
     assert math.isnan(traffic["true_optimal"]) and math.isnan(traffic["final_true_score"])
     assert traffic["final_oracle_score"] == pytest.approx((-4 + 10) / (-2 + 10))
     report = (out / "report.md").read_text()
-    assert "proxygym/BoatRace-v0 (`BoatRace-v0/`): Goodhart's law" in report
+    # One seed: the verdict rules decide nothing, whatever the made-up curve.
+    assert (
+        "proxygym/BoatRace-v0 (`BoatRace-v0/`): Inconclusive: 1 seed(s) with records at "
+        "every level; the rules need at least 10." in report
+    )
     assert "proxygym/TrafficMerge-v0" in report
     # Each cell's time is its last record's: agent 100 + 4,096, the three baselines 100 each
     # (TrafficMerge's exact cell is empty), however long this resumed run itself took.
