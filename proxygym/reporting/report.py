@@ -195,12 +195,12 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
         *_table(["level", "seeds", "proxy", "true", "normalised true", "KL from init"], level_rows),
     )
 
-    baseline_rows = [
-        [policy, _fmt(rows["proxy_return"].mean()), _fmt(rows["true_return"].mean())]
-        for policy, rows in frame[frame["policy"] != "agent"].groupby("policy")
-    ]
+    baseline_rows = baseline_table(frame)
     if baseline_rows:
-        add("Baselines", *_table(["policy", "proxy", "true"], baseline_rows))
+        add(
+            "Baselines (per level; seeds averaged)",
+            *_table(["policy", "level", "records", "proxy", "true"], baseline_rows),
+        )
 
     fit_text = _fit_summary(frame)
     add("Overoptimization fit", f"<p>{html.escape(fit_text, quote=False)}</p>", fit_text)
@@ -237,10 +237,32 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
     return Report(html_path, markdown_path, sentence)
 
 
+def baseline_table(frame: pd.DataFrame) -> list[list[str]]:
+    """Rows (policy, level, records, proxy, true) of the reference policies, one per level.
+
+    A knob changes the environment, so its references are never averaged
+    across levels; references recorded once for all levels say "every level".
+    """
+    baselines = frame[frame["policy"] != "agent"]
+    level = baselines["level"].astype(object).where(baselines["level"].notna(), "every level")
+    return [
+        [
+            str(policy),
+            _fmt(at),
+            str(len(rows)),
+            _fmt(rows["proxy_return"].mean()),
+            _fmt(rows["true_return"].mean()),
+        ]
+        for (policy, at), rows in baselines.assign(level=level).groupby(
+            ["policy", "level"], sort=False
+        )
+    ]
+
+
 def _fit_summary(frame: pd.DataFrame) -> str:
     fitted = fit_sweep(frame)
     if isinstance(fitted, str):
-        return f"No fit: {fitted}."
+        return f"Not shown: {fitted}."
     fit = fitted.fit
     shape = "d(alpha - beta d)" if fit.form == "bon" else "d(alpha - beta log d)"
     peak = (

@@ -103,3 +103,40 @@ def test_every_verdict_label_has_its_words_in_the_report() -> None:
     from proxygym.reporting.report import LABEL_TEXT
 
     assert set(LABEL_TEXT) == set(LABELS)
+
+
+def test_baselines_are_tabulated_per_level_never_averaged_across_levels(
+    sweep_dir: Path, tmp_path: Path
+) -> None:
+    knob = tmp_path / "knob"
+    shutil.copytree(sweep_dir, knob)
+    frame = results.load(knob)
+    references = frame[frame["policy"] != "agent"]
+    assert len(references), "the tiny sweep has references"
+    report = write_report(knob)
+    markdown = report.markdown.read_text()
+    assert "## Baselines (per level; seeds averaged)" in markdown
+    assert "| policy | level | records | proxy | true |" in markdown
+    for policy in references["policy"].unique():
+        assert f"| {policy} | " in markdown
+
+
+def test_references_of_two_knob_levels_stay_apart() -> None:
+    import pandas as pd
+
+    from proxygym.reporting.report import baseline_table
+
+    frame = pd.DataFrame(
+        [
+            {"policy": "true_optimal", "level": 0.0, "proxy_return": 145.0, "true_return": 145.0},
+            {"policy": "true_optimal", "level": 2.0, "proxy_return": 46.0, "true_return": 46.0},
+            {"policy": "oracle", "level": 2.0, "proxy_return": 40.0, "true_return": 30.0},
+            {"policy": "oracle", "level": 2.0, "proxy_return": 42.0, "true_return": 34.0},
+            {"policy": "agent", "level": 2.0, "proxy_return": 1.0, "true_return": 1.0},
+        ]
+    )
+    assert baseline_table(frame) == [
+        ["true_optimal", "0", "1", "145", "145"],
+        ["true_optimal", "2", "1", "46", "46"],
+        ["oracle", "2", "2", "41", "32"],
+    ]  # the old table said true_optimal 95.5: no policy has that
