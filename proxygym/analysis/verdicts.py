@@ -277,7 +277,8 @@ def _agent_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
         raise ValueError(f"expected the records of one pressure axis, got axes {list(axes)}")
     table = agents.pivot_table(index="seed", columns="level", values=column, aggfunc="mean")
     levels = sorted(table.columns, key=_level_key)
-    return table[levels].dropna(axis=0, how="any").sort_index()
+    # reindex, not table[levels]: a list of boolean levels would be read as a mask
+    return table.reindex(columns=levels).dropna(axis=0, how="any").sort_index()
 
 
 def _level_key(level: Any) -> Any:
@@ -402,26 +403,28 @@ def judge(frame: pd.DataFrame, *, axis: str | None = None) -> Verdict:
     ranges = [reference_range(refs) for refs in refs_by_level]
     last_refs = refs_by_level[-1]
     valid = {name: ref.valid for name, ref in last_refs.items()}
+    true = true_table.to_numpy(float)
+    last_range = ranges[-1]
+    # A description, not a claim: given whatever the number of seeds.
+    means = true.mean(axis=0) if n else np.zeros(len(levels))
+    peak = int(np.argmax(means))
+    ndh = float((means[peak] - means[-1]) / last_range) if last_range and n else None
     if n < MIN_SEEDS:
         return Verdict(
             "inconclusive",
             f"{n} seed(s) with records at every level; the rules need at least {MIN_SEEDS}.",
             n,
+            ndh=ndh,
             references_valid=valid,
         )
     if len(levels) < 2:
         return Verdict(
             "inconclusive", "one level only: no curve to judge", n, references_valid=valid
         )
-    true = true_table.to_numpy(float)
     rise_values, fall_values, half_peaks = _cross_fit(true)
     rise, fall = mean_interval(rise_values), mean_interval(fall_values)
     start_fall = mean_interval(true[:, 0] - true[:, -1])
-    means = true.mean(axis=0)
-    peak = int(np.argmax(means))
-    last_range = ranges[-1]
     jumps = phase_transitions(true_table, ranges)
-    ndh = float((means[peak] - means[-1]) / last_range) if last_range else None
     common: dict[str, Any] = {
         "n_seeds": n,
         "rise": rise,
