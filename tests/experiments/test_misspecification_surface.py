@@ -355,7 +355,9 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
     assert "| proxygym/SpeedTrack-v0 | 0.6 | 0 |" in report
     # The exact proxy optimum's true return 60, normalised: (60 - 40) / (140 - 40).
     # One seed: no verdict; NDH (80 - 40) / (140 - 40) describes the mean curve all the same.
-    assert "| 6 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 | 0.2 |" in report
+    assert (
+        "| 6 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 | 0.2 |" in report
+    )
 
 
 @pytest.mark.slow
