@@ -6,8 +6,11 @@ also reports ``kl_from_init``: the mean, over the states the evaluated policy
 visits, of ``KL(evaluated(.|s) || initial(.|s))``, so any sweep can be
 replotted against KL. The evaluated policy acts greedily at temperature 0
 (SB3's ``deterministic=True``) and samples from ``softmax(logits /
-temperature)`` otherwise; the initial policy's distribution is its own
-(temperature 1).
+temperature)`` otherwise; the KL compares both policies as the stochastic
+policies they are (temperature 1), whatever the temperature the episodes are
+played at: a greedy policy's distribution is a point mass, whose KL from any
+initial policy is about log(number of actions) at every level, the untrained
+one included, and says nothing about how far training moved the policy.
 
 :func:`evaluate_proxy_and_true` is the twin of stable-baselines3's
 ``evaluate_policy`` for any model with SB3's ``predict`` on any environment
@@ -78,6 +81,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+def _kl(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p || q) of two distributions over actions (0 log 0 = 0)."""
+    support = p > 0
+    return float(np.sum(p[support] * (np.log(p[support]) - np.log(q[support]))))
+
+
 def evaluate_policy(
     logits: LogitsFn,
     env_id: str,
@@ -93,7 +102,7 @@ def evaluate_policy(
         logits: the evaluated policy.
         temperature: 0 acts greedily; > 0 samples from ``softmax(logits / temperature)``
             with a generator seeded by ``seed``.
-        initial_logits: the untrained policy, for ``kl_from_init``.
+        initial_logits: the untrained policy, for ``kl_from_init`` (at temperature 1).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
@@ -116,11 +125,7 @@ def evaluate_policy(
                 probs = softmax(scores / temperature)
                 action = int(rng.choice(len(probs), p=probs))
             if initial_logits is not None:
-                initial = softmax(initial_logits(observation))
-                support = probs > 0
-                kl_total += float(
-                    np.sum(probs[support] * (np.log(probs[support]) - np.log(initial[support])))
-                )
+                kl_total += _kl(softmax(scores), softmax(initial_logits(observation)))
                 kl_states += 1
             observation, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated

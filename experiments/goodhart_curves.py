@@ -51,8 +51,7 @@ import pandas as pd
 import proxygym
 from experiments import harness
 from proxygym.agents.hyperparameters import tuned_budget
-from proxygym.analysis.metrics import aggregate, goodhart_metrics
-from proxygym.analysis.surface import SUMMARY_BOOTSTRAP, sweep_summary
+from proxygym.analysis.surface import sweep_summary
 from proxygym.reporting.report import markdown_table, verdict, write_report
 from proxygym.sweeps import results
 from proxygym.sweeps.config import ENGINES, SweepConfig
@@ -142,8 +141,9 @@ SUMMARY_COLUMNS = (
     "variant",
     "budget",
     "seeds",
+    "verdict",
     "goodhart_point",
-    "drop_height",
+    "ndh",
     "kendall_tau",
     "final_proxy",
     "final_true",
@@ -182,12 +182,7 @@ def summarise(
         if env_reports:
             verdicts[env_id] = write_report(directory).verdict
         else:
-            oracle = frame.loc[frame["policy"] == "oracle", "true_return"]
-            verdicts[env_id] = verdict(
-                goodhart_metrics(frame, n_bootstrap=SUMMARY_BOOTSTRAP),
-                aggregate(frame, n_bootstrap=SUMMARY_BOOTSTRAP),
-                float(oracle.mean()) if len(oracle) else None,
-            )
+            verdicts[env_id] = verdict(frame)
     table = pd.DataFrame(rows)
     ordered = [c for c in SUMMARY_COLUMNS if c in table] + [
         c for c in table if c not in SUMMARY_COLUMNS
@@ -215,8 +210,10 @@ def report_text(
         "(PPO on the true objective, same budget), the uniformly random policy, and the exact "
         "optima where a tabular model exists.",
         "",
-        "Columns: `goodhart_point` is the checkpoint (training steps) where the mean true return "
-        "peaks; `drop_height` is (peak - final) / (peak - lowest) of the mean true return; "
+        "Columns: `verdict` is the label of `proxygym.analysis.verdicts` (its rules: at least "
+        "10 seeds, intervals over seeds, references that beat random); `goodhart_point` is the "
+        "peak of a curve it calls a Goodhart curve (empty otherwise); `ndh` is the drop of the "
+        "mean true return from its peak to the end over the reference range; "
         "`kendall_tau` ranks the mean proxy against the mean true return over the checkpoints "
         "(1: they rise together); `final_true_score` is (J - J_random) / (J_true_optimal - "
         "J_random) at the last checkpoint (exact references only); `final_oracle_score` is the "
@@ -313,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     harness.write_csv(args.out / "summary.csv", table)
     text = report_text(args, table, verdicts, left_out, run.seconds(), run.cell_seconds())
     results.write_atomic(args.out / "report.md", text.encode())
-    print(markdown_table(table[["env", "goodhart_point", "drop_height", "kendall_tau"]]))
+    print(markdown_table(table[["env", "verdict", "goodhart_point", "ndh", "kendall_tau"]]))
     print(f"Report: {args.out / 'report.md'}")
     return run.exit_code()
 

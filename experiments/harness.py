@@ -74,11 +74,40 @@ def experiment_parser(
     return parser
 
 
+#: Where stored results live: only a clean tree may write there (its revision is recorded).
+STORED_RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+
+
+def dirty_results_reason(out: Path, revision: str | None = None) -> str | None:
+    """Why ``out`` may not be written now (inside ``docs/results`` from a dirty tree), or None.
+
+    Stored results must be reproducible from the revision their manifests
+    name, so uncommitted changes (outside ``docs/results`` itself) forbid it.
+    """
+    try:
+        Path(out).resolve().relative_to(STORED_RESULTS)
+    except ValueError:
+        return None
+    found = sweep.git_revision(STORED_RESULTS.parent.parent) if revision is None else revision
+    if found is None:
+        return f"refusing to write {out}: no git revision to record (not a git checkout?)"
+    if found.endswith("-dirty"):
+        return (
+            f"refusing to write {out} from a tree with uncommitted changes: stored results "
+            "must name a clean revision (commit first, or write outside docs/results)"
+        )
+    return None
+
+
 def parse_options(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """``parser``'s options from ``argv``; a usage error unless ``--workers`` is unset or >= 1."""
+    """``parser``'s options from ``argv``; a usage error unless ``--workers`` is unset or >= 1,
+    or when ``--out`` is inside ``docs/results`` and the tree has uncommitted changes."""
     options = parser.parse_args(argv)
     if options.workers is not None and options.workers < 1:
         parser.error(f"--workers must be >= 1, got {options.workers}")
+    reason = dirty_results_reason(Path(options.out))
+    if reason is not None:
+        parser.error(reason)
     return options
 
 

@@ -297,8 +297,9 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
         rows.append(
             {
                 knob: value,
+                "verdict": summary["verdict"],
                 "goodhart_point": summary["goodhart_point"],
-                "drop_height": summary["drop_height"],
+                "ndh": summary["ndh"],
                 "kendall_tau": summary["kendall_tau"],
                 "final_proxy": summary["final_proxy"],
                 "final_true": summary["final_true"],

@@ -395,8 +395,7 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
         references = scripted_references(config, args.reference_episodes)
         levels = level_table(frame, references).merge(references.drop(columns="axis"), on="level")
         metrics = goodhart_metrics(frame)
-        oracle = frame[frame["policy"] == "oracle"]["true_return"]
-        sentence = verdict(metrics, aggregate(frame), float(oracle.mean()) if len(oracle) else None)
+        sentence = verdict(frame)
         if args.sweep_reports:
             write_sweep_report(directory, args.out / "reports" / axis)
         state = results.status(directory)

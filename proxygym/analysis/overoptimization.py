@@ -5,6 +5,11 @@ The gain is measured against the true return at d = 0: the untrained agent
 evaluated, else the uniformly random policy (an untrained SB3 policy is close
 to uniform). The axis also picks the form: best-of-n sweeps use
 R(d) = d(alpha - beta d), every other axis R(d) = d(alpha - beta log d).
+
+No fit is shown (:func:`fit_sweep` returns why) unless the KL varies across
+the levels beyond the seeds' scatter and the fitted alpha is positive: a fit
+to a constant KL, or one in which the true return never rises with KL, is not
+Gao's curve whatever its R^2.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from proxygym.analysis.fits import OveroptimizationFit, fit_overoptimization
 from proxygym.sweeps.axes import recorded_axis
@@ -53,13 +59,42 @@ def fit_sweep(frame: pd.DataFrame) -> SweepFit | str:
         return "no reference for d = 0 (neither an untrained evaluation nor the random baseline)"
     d = np.sqrt(agents["kl_from_init"].clip(lower=0).to_numpy(dtype=float))
     if len(np.unique(np.round(d, 6))) < 3:
-        return (
-            "fewer than 3 distinct KL values (greedy evaluation makes KL nearly constant; "
-            "evaluate at temperature 1 to fit)"
-        )
+        return "fewer than 3 distinct KL values"
+    why_not = _kl_constant(agents.assign(d=d))
+    if why_not is not None:
+        return why_not
     form = recorded_axis(str(agents["axis"].iloc[0])).fit_form
     gain = agents["true_return"].to_numpy(dtype=float) - reference
     try:
-        return SweepFit(d, gain, reference, fit_overoptimization(d, gain, form=form))
+        fit = fit_overoptimization(d, gain, form=form)
     except ValueError as error:
         return f"the fit failed: {error}"
+    if not fit.alpha > 0:
+        return (
+            f"the fit's alpha is {fit.alpha:.3g} <= 0: the true return does not rise with KL, "
+            "so there is no Gao curve to show"
+        )
+    return SweepFit(d, gain, reference, fit)
+
+
+def _kl_constant(agents: pd.DataFrame, alpha: float = 0.05) -> str | None:
+    """Why d = sqrt(KL) cannot be said to vary across the levels, or None when it does.
+
+    One-way ANOVA of d by level at ``alpha``: a fit against KL means something
+    only where pressure moves the KL more than the seeds scatter it.
+    """
+    groups = [group["d"].to_numpy(float) for _, group in agents.groupby("level")]
+    if len(groups) < 2:
+        return "one level only: the KL cannot vary across levels"
+    if min(len(group) for group in groups) < 2:
+        return "one seed at some level: the KL's variation across levels cannot be told from noise"
+    if all(np.ptp(group) == 0 for group in groups):
+        p_value = 0.0 if len({float(group[0]) for group in groups}) > 1 else 1.0
+    else:
+        p_value = float(stats.f_oneway(*groups).pvalue)
+    if not p_value < alpha:
+        return (
+            f"the KL from init does not vary across levels (one-way ANOVA p = {p_value:.2g}); "
+            "a greedy evaluation once made it constant"
+        )
+    return None

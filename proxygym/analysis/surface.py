@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from proxygym.analysis.metrics import agent_records, goodhart_metrics
+from proxygym.analysis.verdicts import judge
 
 #: Names of the normalisation references, as they appear in tables and titles.
 EXACT = "exact true optimum"
@@ -111,10 +112,10 @@ def _plain(level: Any) -> Any:
 def sweep_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     """One row describing the Goodhart curve of a sweep (records of ``results.load``).
 
-    Keys: ``seeds``, ``levels``; the divergence metrics of
-    :func:`~proxygym.analysis.metrics.goodhart_metrics` (``goodhart_point``,
-    ``drop_height``, ``kendall_tau``, ``divergence_onset``,
-    ``phase_transitions``); the mean agent returns at the highest level
+    Keys: ``seeds``, ``levels``; the verdict of
+    :func:`~proxygym.analysis.verdicts.judge` (``verdict``, ``goodhart_point``
+    only for a Goodhart curve, ``ndh``, ``phase_transitions`` as a count);
+    ``kendall_tau`` of the mean curves; the mean agent returns at the highest level
     (``final_proxy``, ``final_true``); the references' true returns
     (``oracle_true``, ``random_true``, ``true_optimal``, ``proxy_optimal``;
     NaN where not recorded); and the final true return normalised by the exact
@@ -122,15 +123,16 @@ def sweep_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     """
     agents = agent_records(frame)
     metrics = goodhart_metrics(frame, n_bootstrap=SUMMARY_BOOTSTRAP, seed=seed)
+    judged = judge(frame)
     final = agents[agents["level"] == metrics.levels[-1]]
     return {
         "seeds": metrics.n_seeds,
         "levels": len(metrics.levels),
-        "goodhart_point": _plain(metrics.goodhart_point.level),
-        "drop_height": metrics.drop_height,
+        "verdict": judged.label,
+        "goodhart_point": None if judged.goodhart_point is None else _plain(judged.goodhart_point),
+        "ndh": judged.ndh,
         "kendall_tau": metrics.kendall_tau,
-        "divergence_onset": metrics.divergence_onset,
-        "phase_transitions": len(metrics.phase_transitions),
+        "phase_transitions": len(judged.phase_transitions),
         "final_proxy": float(final["proxy_return"].mean()),
         "final_true": float(final["true_return"].mean()),
         "oracle_true": _policy_mean(frame, "oracle"),

@@ -656,7 +656,8 @@ def seed_keys(seeds: Sequence[int]) -> jax.Array:
 
     The run is then the same whatever seeds share the batch, up to the last bit
     of the floats (about 1e-7: XLA may order a batched reduction differently);
-    bit for bit, a run is reproduced by the same batch of seeds.
+    bit for bit, a run is reproduced by the same batch of seeds on as many devices
+    (:func:`device_groups` splits the batch by device).
     """
     return jnp.stack([jax.random.PRNGKey(int(seed)) for seed in seeds])
 

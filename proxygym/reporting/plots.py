@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics
 from proxygym.analysis.overoptimization import fit_sweep
+from proxygym.analysis.verdicts import judge
 from proxygym.sweeps import results
 from proxygym.sweeps.axes import axis_label
 
@@ -81,12 +82,15 @@ def goodhart_curve(frame: pd.DataFrame, metrics: GoodhartMetrics | None = None) 
             ax.fill_between(
                 x, summary[f"{metric}_low"], summary[f"{metric}_high"], color=colour, alpha=0.2
             )
-        point = metrics.goodhart_point
-        index = levels.index(point.level)
-        ax.axvline(x[index], color=TRUE, linestyle=":", linewidth=1, label="Goodhart point")
-        low, high = x[levels.index(point.low)], x[levels.index(point.high)]
-        if high > low:
-            ax.axvspan(low, high, color=TRUE, alpha=0.08)
+        point = judge(frame).goodhart_point  # marked only on what the rules call a Goodhart curve
+        if point is not None and point in levels:
+            ax.axvline(
+                x[levels.index(point)],
+                color=TRUE,
+                linestyle=":",
+                linewidth=1,
+                label="Goodhart point",
+            )
         oracle = _reference(frame, "oracle")
         if oracle is not None:
             ax.axhline(oracle, color=ORACLE, linestyle="--", linewidth=1, label="oracle: true")

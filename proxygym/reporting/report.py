@@ -18,17 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics
+from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.analysis.overoptimization import fit_sweep
+from proxygym.analysis.verdicts import Verdict, judge
 from proxygym.registry import env_class
 from proxygym.reporting.plots import plot_sweep
 from proxygym.sweeps import results
 from proxygym.sweeps.axes import recorded_axis
-
-#: A true-return drop smaller than this share of its range is not called a drop.
-DROP_THRESHOLD = 0.1
-#: Ending further below the oracle than this share of the oracle's own gain is gaming.
-GAP_THRESHOLD = 0.1
 
 
 @dataclass(frozen=True)
@@ -54,50 +50,25 @@ def _at(axis: str, level: Any) -> str:
     return recorded_axis(axis).describe_level(level, _fmt)
 
 
-def verdict(metrics: GoodhartMetrics, summary: pd.DataFrame, oracle_true: float | None) -> str:
-    """One sentence with numbers: did the true objective fall, or fall behind, as the proxy rose?
+#: How each label of :mod:`proxygym.analysis.verdicts` opens the report's sentence.
+LABEL_TEXT = {
+    "goodhart": "Goodhart curve",
+    "drop": "Drop",
+    "gaming": "Gaming",
+    "no-divergence": "No divergence",
+    "inconclusive": "Inconclusive",
+}
 
-    A drop (true return falling from its peak by at least ``DROP_THRESHOLD`` of
-    its range while the proxy rose) is Goodhart's law proper; ending below the
-    oracle by more than ``GAP_THRESHOLD`` of the oracle's gain is proxy gaming;
-    staying below the oracle at every level, whatever the axis did, is proxy
-    gaming at every level (the axis is not what drives it).
-    """
-    proxy = summary["proxy_return_mean"].to_numpy()
-    true = summary["true_return_mean"].to_numpy()
-    levels = list(summary["level"])
-    proxy_change = f"the proxy went from {_fmt(proxy[0])} to {_fmt(proxy[-1])}"
-    if metrics.drop_height >= DROP_THRESHOLD and proxy[-1] > proxy[0]:
-        peak = levels.index(metrics.goodhart_point.level)
-        return (
-            f"Goodhart's law: the true return peaked at {_fmt(true[peak])} at "
-            f"{_at(metrics.axis, levels[peak])} and fell to {_fmt(true[-1])} at "
-            f"{_at(metrics.axis, levels[-1])} ({metrics.drop_height:.0%} of its range), while "
-            f"{proxy_change}."
-        )
-    if oracle_true is not None and proxy[-1] > proxy[0]:
-        shortfall = oracle_true - true[-1]
-        if shortfall > GAP_THRESHOLD * max(abs(oracle_true - true[0]), 1e-9):
-            return (
-                f"Proxy gaming: {proxy_change} while the true return only went from "
-                f"{_fmt(true[0])} to {_fmt(true[-1])}, {_fmt(shortfall)} below the "
-                f"{_fmt(oracle_true)} of an oracle trained on the true objective with the same "
-                "budget."
-            )
-    if oracle_true is not None:
-        # The pressure axis changed little, but the agent may game at every level.
-        shortfall = oracle_true - float(true.max())
-        if shortfall > GAP_THRESHOLD * max(abs(oracle_true), float(np.ptp(true)), 1e-9):
-            return (
-                f"Proxy gaming at every level: the true return stayed between "
-                f"{_fmt(true.min())} and {_fmt(true.max())}, at least {_fmt(shortfall)} below "
-                f"the {_fmt(oracle_true)} of an oracle trained on the true objective with the "
-                f"same budget, while {proxy_change}."
-            )
-    return (
-        f"No sign of gaming: the true return went from {_fmt(true[0])} to {_fmt(true[-1])} "
-        f"while {proxy_change} (Kendall tau {_fmt(metrics.kendall_tau)})."
-    )
+
+def verdict_sentence(judged: Verdict) -> str:
+    """The verdict of :func:`proxygym.analysis.verdicts.judge` as the report's one sentence."""
+    reason = judged.reason[:1].upper() + judged.reason[1:]
+    return f"{LABEL_TEXT[judged.label]}: {reason}"
+
+
+def verdict(frame: pd.DataFrame) -> str:
+    """One sentence with numbers: what the sweep shows, by :mod:`proxygym.analysis.verdicts`."""
+    return verdict_sentence(judge(frame))
 
 
 def _card(env_id: str) -> tuple[str, str, str]:
@@ -145,9 +116,8 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
     state = results.status(directory)
     metrics = goodhart_metrics(frame)
     summary = aggregate(frame)
-    oracle = frame[frame["policy"] == "oracle"]["true_return"]
-    oracle_true = float(oracle.mean()) if len(oracle) else None
-    sentence = verdict(metrics, summary, oracle_true)
+    judged = judge(frame)
+    sentence = verdict_sentence(judged)
     figures = plot_sweep(directory, out / "figures")
     proxy, true_objective, variant = _card(config.env)
 
@@ -183,23 +153,29 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
         )
     add("Completeness", f"<p>{html.escape(completeness, quote=False)}</p>", completeness)
 
+    def estimate(value: Any) -> str:
+        return "n/a" if value is None else value.text()
+
     transitions = "; ".join(
-        f"{_fmt(t.from_level)} -> {_fmt(t.to_level)}: {_fmt(t.change)} ({_fmt(t.size_in_std)} std)"
-        for t in metrics.phase_transitions
+        f"{_fmt(t.before)} -> {_fmt(t.after)}: {_fmt(t.size)} (p = {t.p_value:.2g})"
+        for t in judged.phase_transitions
     )
-    point = metrics.goodhart_point
+    references = ", ".join(
+        f"{name} {'valid' if ok else 'fails the gate'}"
+        for name, ok in judged.references_valid.items()
+    )
     metric_rows = [
-        ["Kendall tau (proxy vs true along the levels)", _fmt(metrics.kendall_tau)],
-        [
-            "Goodhart point (true return peaks) [95% bootstrap]",
-            f"{_fmt(point.level)} [{_fmt(point.low)}, {_fmt(point.high)}]",
-        ],
-        ["drop height", _fmt(metrics.drop_height)],
-        ["divergence onset", _fmt(metrics.divergence_onset)],
-        [
-            f"phase transitions (> {metrics.k:g} pooled seed std = {_fmt(metrics.pooled_std)})",
-            transitions or "none",
-        ],
+        ["verdict (proxygym.analysis.verdicts)", judged.label],
+        ["seeds with records at every level", str(judged.n_seeds)],
+        ["rise to the peak, cross-fitted [95% CI]", estimate(judged.rise)],
+        ["fall from the peak, cross-fitted [95% CI]", estimate(judged.fall)],
+        ["fall from the start [95% CI]", estimate(judged.start_fall)],
+        ["shortfall below the gamed reference [95% CI]", estimate(judged.shortfall)],
+        ["normalised drop height (peak - last) / reference range", _fmt(judged.ndh)],
+        ["Goodhart point (only for a Goodhart curve)", _fmt(judged.goodhart_point)],
+        ["phase transitions (sign-flip test, Holm)", transitions or "none"],
+        ["references (gate: each must beat random)", references or "none"],
+        ["Kendall tau (proxy vs true along the levels, means)", _fmt(metrics.kendall_tau)],
     ]
     add("Divergence metrics", *_table(["metric", "value"], metric_rows))
 
@@ -219,12 +195,12 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
         *_table(["level", "seeds", "proxy", "true", "normalised true", "KL from init"], level_rows),
     )
 
-    baseline_rows = [
-        [policy, _fmt(rows["proxy_return"].mean()), _fmt(rows["true_return"].mean())]
-        for policy, rows in frame[frame["policy"] != "agent"].groupby("policy")
-    ]
+    baseline_rows = baseline_table(frame)
     if baseline_rows:
-        add("Baselines", *_table(["policy", "proxy", "true"], baseline_rows))
+        add(
+            "Baselines (per level; seeds averaged)",
+            *_table(["policy", "level", "records", "proxy", "true"], baseline_rows),
+        )
 
     fit_text = _fit_summary(frame)
     add("Overoptimization fit", f"<p>{html.escape(fit_text, quote=False)}</p>", fit_text)
@@ -261,10 +237,32 @@ def write_report(directory: str | Path, out: str | Path | None = None) -> Report
     return Report(html_path, markdown_path, sentence)
 
 
+def baseline_table(frame: pd.DataFrame) -> list[list[str]]:
+    """Rows (policy, level, records, proxy, true) of the reference policies, one per level.
+
+    A knob changes the environment, so its references are never averaged
+    across levels; references recorded once for all levels say "every level".
+    """
+    baselines = frame[frame["policy"] != "agent"]
+    level = baselines["level"].astype(object).where(baselines["level"].notna(), "every level")
+    return [
+        [
+            str(policy),
+            _fmt(at),
+            str(len(rows)),
+            _fmt(rows["proxy_return"].mean()),
+            _fmt(rows["true_return"].mean()),
+        ]
+        for (policy, at), rows in baselines.assign(level=level).groupby(
+            ["policy", "level"], sort=False
+        )
+    ]
+
+
 def _fit_summary(frame: pd.DataFrame) -> str:
     fitted = fit_sweep(frame)
     if isinstance(fitted, str):
-        return f"No fit: {fitted}."
+        return f"Not shown: {fitted}."
     fit = fitted.fit
     shape = "d(alpha - beta d)" if fit.form == "bon" else "d(alpha - beta log d)"
     peak = (

@@ -162,19 +162,36 @@ def test_kl_from_init_is_zero_for_the_initial_policy_and_positive_after_training
     assert trained.kl_from_init > 1e-4
 
 
-def test_uniform_policy_kl_matches_log_of_action_count_when_greedy() -> None:
-    # A greedy (one-hot) policy against a uniform initial policy: KL = log 4 at every state.
-    result = evaluate_policy(
+@pytest.mark.parametrize("temperature", [0.0, 0.5, 1.0])
+def test_kl_from_init_compares_the_stochastic_policies_whatever_the_temperature(
+    temperature: float,
+) -> None:
+    # Greedy play once made the KL of the initial policy from itself log 4, not 0.
+    same = evaluate_policy(
         uniform_logits(4),
         "proxygym/BoatRace-v0",
         {},
         1,
         seed=0,
-        temperature=0.0,
+        temperature=temperature,
         initial_logits=uniform_logits(4),
     )
-    assert result.kl_from_init == pytest.approx(np.log(4))
-    assert result.proxy_return == -100.0  # argmax of ties is "up": into the wall every step
+    assert same.kl_from_init == pytest.approx(0.0, abs=1e-12)
+    # A fixed preference for "up" against the uniform policy, in every state: by hand,
+    # p = softmax([2, 0, 0, 0]) and KL(p || uniform) = sum p log(4 p).
+    p = np.exp([2.0, 0.0, 0.0, 0.0]) / np.exp([2.0, 0.0, 0.0, 0.0]).sum()
+    moved = evaluate_policy(
+        lambda observation: np.array([2.0, 0.0, 0.0, 0.0]),
+        "proxygym/BoatRace-v0",
+        {},
+        1,
+        seed=0,
+        temperature=temperature,
+        initial_logits=uniform_logits(4),
+    )
+    assert moved.kl_from_init == pytest.approx(float(np.sum(p * np.log(4 * p))))
+    if temperature == 0:
+        assert moved.proxy_return == -100.0  # greedy play: "up" into the wall every step
 
 
 def _route_visits_punishment(model: BaseAlgorithm, supervisor: bool) -> tuple[bool, float]:

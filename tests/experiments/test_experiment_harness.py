@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from experiments import harness
 from experiments.harness import (
     apply_options,
     experiment_parser,
@@ -101,3 +102,20 @@ def test_every_script_runs_as_a_module_from_the_repository_root(script: str) -> 
     )
     assert result.returncode == 0, result.stderr
     assert f"python -m experiments.{script}" in result.stdout
+
+
+def test_stored_results_are_written_only_from_a_clean_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored = harness.STORED_RESULTS / "some_experiment"
+    assert harness.dirty_results_reason(stored, "abc123") is None
+    assert "uncommitted changes" in str(harness.dirty_results_reason(stored, "abc123-dirty"))
+    assert harness.dirty_results_reason(tmp_path / "anywhere", "abc123-dirty") is None
+    # Through the command line: the usage error names the problem before anything runs.
+    monkeypatch.setattr(harness.sweep, "git_revision", lambda directory=None: "abc123-dirty")
+    parser = harness.experiment_parser("doc", [], Path("runs/x"), "workers")
+    with pytest.raises(SystemExit) as exit_info:
+        harness.parse_options(parser, ["--out", str(stored)])
+    assert exit_info.value.code == 2
+    assert "refusing to write" in capsys.readouterr().err
+    assert harness.parse_options(parser, ["--out", str(tmp_path / "runs")]).out == tmp_path / "runs"

@@ -175,8 +175,9 @@ def test_summary_and_report_of_finished_sweeps(
     assert capsys.readouterr().out.count("0 cells run, 4 already done, 0 failed") == 2
     summary = pd.read_csv(out / "summary.csv").set_index("env")
     boat, traffic = summary.loc["proxygym/BoatRace-v0"], summary.loc["proxygym/TrafficMerge-v0"]
-    assert boat["goodhart_point"] == 2048
-    assert boat["drop_height"] == pytest.approx((50 - 10) / (50 - 0))
+    # One seed: no verdict and so no Goodhart point, though the made-up curve peaks at 2048.
+    assert boat["verdict"] == "inconclusive" and math.isnan(boat["goodhart_point"])
+    assert boat["ndh"] == pytest.approx((50 - 10) / (100 - 0))  # over exact optimum - random
     assert boat["kendall_tau"] == pytest.approx(
         1 / 3
     )  # (0, 2048), (0, 4096) agree; (2048, 4096) not
@@ -184,15 +185,17 @@ def test_summary_and_report_of_finished_sweeps(
     assert (boat["oracle_true"], boat["random_true"], boat["true_optimal"]) == (60, 0, 100)
     assert boat["final_true_score"] == pytest.approx(10 / 100)
     assert boat["final_oracle_score"] == pytest.approx(10 / 60)
-    assert (traffic["goodhart_point"], traffic["drop_height"], traffic["kendall_tau"]) == (
-        4096,
-        0,
-        1,
-    )
+    assert traffic["kendall_tau"] == 1
+    # No exact optimum, and one oracle seed cannot pass the gate: no range to scale by.
+    assert math.isnan(traffic["goodhart_point"]) and math.isnan(traffic["ndh"])
     assert math.isnan(traffic["true_optimal"]) and math.isnan(traffic["final_true_score"])
     assert traffic["final_oracle_score"] == pytest.approx((-4 + 10) / (-2 + 10))
     report = (out / "report.md").read_text()
-    assert "proxygym/BoatRace-v0 (`BoatRace-v0/`): Goodhart's law" in report
+    # One seed: the verdict rules decide nothing, whatever the made-up curve.
+    assert (
+        "proxygym/BoatRace-v0 (`BoatRace-v0/`): Inconclusive: 1 seed(s) with records at "
+        "every level; the rules need at least 10." in report
+    )
     assert "proxygym/TrafficMerge-v0" in report
     # Each cell's time is its last record's: agent 100 + 4,096, the three baselines 100 each
     # (TrafficMerge's exact cell is empty), however long this resumed run itself took.

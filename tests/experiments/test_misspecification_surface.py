@@ -70,8 +70,10 @@ def _sweep(directory: Path, knob: float, exact: bool, oracle_true: float = 12.0)
 
 def test_sweep_summary_has_the_exact_metrics(tmp_path: Path) -> None:
     summary = sweep_summary(_sweep(tmp_path, 3.0, exact=True))
-    assert summary["goodhart_point"] == 100 and isinstance(summary["goodhart_point"], int)
-    assert summary["drop_height"] == pytest.approx((10 - 4) / (10 - 0))
+    # Two seeds: the rules call nothing, so no Goodhart point, whatever the mean curve does.
+    assert summary["verdict"] == "inconclusive" and summary["goodhart_point"] is None
+    # The mean true return falls from its peak 10 to 4; the reference range is 20 - 0.
+    assert summary["ndh"] == pytest.approx((10 - 4) / 20)
     # Pairs of levels: (0, 100) and (0, 200) concordant, (100, 200) discordant.
     assert summary["kendall_tau"] == pytest.approx(1 / 3)
     assert (summary["final_proxy"], summary["final_true"]) == (10, 4)
@@ -352,7 +354,10 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
     # The final-checkpoint table: one row per environment, one column per knob multiple.
     assert "| proxygym/SpeedTrack-v0 | 0.6 | 0 |" in report
     # The exact proxy optimum's true return 60, normalised: (60 - 40) / (140 - 40).
-    assert "| 6 | 2048 | 1 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 | 0.2 |" in report
+    # One seed: no verdict; NDH (80 - 40) / (140 - 40) describes the mean curve all the same.
+    assert (
+        "| 6 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 | 0.2 |" in report
+    )
 
 
 @pytest.mark.slow

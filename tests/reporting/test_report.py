@@ -5,15 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from proxygym.analysis.metrics import aggregate, goodhart_metrics
 from proxygym.cli import main
 from proxygym.reporting.plots import goodhart_curve, per_seed, proxy_vs_true
 from proxygym.reporting.report import verdict, write_report
 from proxygym.sweeps import results
 from proxygym.sweeps.runner import run_sweep
-from tests.analysis.test_metrics import peaked, rising, synthetic
+from tests.analysis.test_metrics import rising, synthetic
+from tests.analysis.test_verdicts import sweep as planted
 from tests.sweeps.helpers import tiny_config
 
 
@@ -71,20 +72,22 @@ def test_cli_plot_and_report(
     assert "not a proxygym sweep directory" in capsys.readouterr().err
 
 
-def test_verdict_names_the_peak_and_the_drop() -> None:
-    frame = synthetic(rising, peaked)
-    sentence = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=None)
-    assert sentence.startswith("Goodhart's law: the true return peaked at 10 at 8 training steps")
-    assert "fell to 2 at 64 training steps" in sentence and "the proxy went from" in sentence
+def test_the_report_gives_the_rules_verdict_with_its_reason(sweep_dir: Path) -> None:
+    report = write_report(sweep_dir)
+    # Three seeds: the rules decide nothing, and the report says so instead of a claim.
+    assert report.verdict == (
+        "Inconclusive: 3 seed(s) with records at every level; the rules need at least 10."
+    )
+    markdown = report.markdown.read_text()
+    assert "| verdict (proxygym.analysis.verdicts) | inconclusive |" in markdown
+    assert "Goodhart point (only for a Goodhart curve) | none |" in markdown
 
 
-def test_verdict_without_a_drop_compares_with_the_oracle() -> None:
-    frame = synthetic(rising, rising)
-    sentence = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=10.0)
-    assert sentence.startswith("Proxy gaming: the proxy went from 0 to 6")
-    assert "only went from 0 to 6, 4 below the 10 of an oracle" in sentence
-    close = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=6.2)
-    assert close.startswith("No sign of gaming: the true return went from 0 to 6")
+def test_the_verdict_sentence_names_a_planted_goodhart_curve() -> None:
+    records = planted([40.0, 55.0, 75.0, 90.0, 60.0, 40.0], np.random.default_rng(3), n_seeds=12)
+    sentence = verdict(records)
+    assert sentence.startswith("Goodhart curve: The true return rose by ")
+    assert "to a peak at 4000" in sentence
 
 
 def test_figures_accept_non_numeric_levels() -> None:
@@ -95,17 +98,45 @@ def test_figures_accept_non_numeric_levels() -> None:
         assert make(frame).axes
 
 
-def test_verdict_calls_gaming_at_every_level_gaming_even_when_the_axis_changes_nothing() -> None:
-    def flat_proxy(level: float) -> float:
-        return 59.0
+def test_every_verdict_label_has_its_words_in_the_report() -> None:
+    from proxygym.analysis.verdicts import LABELS
+    from proxygym.reporting.report import LABEL_TEXT
 
-    def flat_true(level: float) -> float:
-        return -9.1
+    assert set(LABEL_TEXT) == set(LABELS)
 
-    frame = synthetic(flat_proxy, flat_true)
-    sentence = verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=-3.0)
-    assert sentence.startswith("Proxy gaming at every level: the true return stayed between -9.1")
-    assert "at least 6.1 below the -3 of an oracle" in sentence
-    assert verdict(goodhart_metrics(frame), aggregate(frame), oracle_true=-9.0).startswith(
-        "No sign of gaming"
+
+def test_baselines_are_tabulated_per_level_never_averaged_across_levels(
+    sweep_dir: Path, tmp_path: Path
+) -> None:
+    knob = tmp_path / "knob"
+    shutil.copytree(sweep_dir, knob)
+    frame = results.load(knob)
+    references = frame[frame["policy"] != "agent"]
+    assert len(references), "the tiny sweep has references"
+    report = write_report(knob)
+    markdown = report.markdown.read_text()
+    assert "## Baselines (per level; seeds averaged)" in markdown
+    assert "| policy | level | records | proxy | true |" in markdown
+    for policy in references["policy"].unique():
+        assert f"| {policy} | " in markdown
+
+
+def test_references_of_two_knob_levels_stay_apart() -> None:
+    import pandas as pd
+
+    from proxygym.reporting.report import baseline_table
+
+    frame = pd.DataFrame(
+        [
+            {"policy": "true_optimal", "level": 0.0, "proxy_return": 145.0, "true_return": 145.0},
+            {"policy": "true_optimal", "level": 2.0, "proxy_return": 46.0, "true_return": 46.0},
+            {"policy": "oracle", "level": 2.0, "proxy_return": 40.0, "true_return": 30.0},
+            {"policy": "oracle", "level": 2.0, "proxy_return": 42.0, "true_return": 34.0},
+            {"policy": "agent", "level": 2.0, "proxy_return": 1.0, "true_return": 1.0},
+        ]
     )
+    assert baseline_table(frame) == [
+        ["true_optimal", "0", "1", "145", "145"],
+        ["true_optimal", "2", "1", "46", "46"],
+        ["oracle", "2", "2", "41", "32"],
+    ]  # the old table said true_optimal 95.5: no policy has that
