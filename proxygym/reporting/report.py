@@ -24,7 +24,6 @@ from proxygym.analysis.verdicts import Verdict, judge
 from proxygym.registry import env_class
 from proxygym.reporting.plots import plot_sweep
 from proxygym.sweeps import results
-from proxygym.sweeps.axes import recorded_axis
 
 
 @dataclass(frozen=True)
@@ -44,10 +43,6 @@ def _fmt(value: Any) -> str:
             return "n/a"
         return f"{value:.3g}"
     return str(value)
-
-
-def _at(axis: str, level: Any) -> str:
-    return recorded_axis(axis).describe_level(level, _fmt)
 
 
 #: How each label of :mod:`proxygym.analysis.verdicts` opens the report's sentence.
