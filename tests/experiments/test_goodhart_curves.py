@@ -212,12 +212,13 @@ def test_quick_run_summarises_every_environment_and_resumes(
     assert main(["--quick", "--out", str(out), "--workers", "1"]) == 0
     summary = pd.read_csv(out / "summary.csv").set_index("env")
     assert sorted(summary.index) == sorted(QUICK["envs"])
-    finite = ["goodhart_point", "drop_height", "kendall_tau", "final_proxy", "final_true"]
-    finite += ["oracle_true", "random_true"]
+    finite = ["kendall_tau", "final_proxy", "final_true", "oracle_true", "random_true"]
     assert np.isfinite(summary[finite].to_numpy(dtype=float)).all()
     assert summary["kendall_tau"].between(-1, 1).all()
-    assert summary["drop_height"].between(0, 1).all()
-    assert set(summary["goodhart_point"]) <= {0, 2048, 4096}
+    # One seed: the rules decide nothing, so no Goodhart point; NDH where a range exists.
+    assert set(summary["verdict"]) == {"inconclusive"}
+    assert summary["goodhart_point"].isna().all()
+    assert np.isfinite(summary.loc["proxygym/BoatRace-v0", "ndh"])
     # Exact references only where a tabular model exists: BoatRace's true optimum is
     # 100 (a clockwise lap every 8 steps); TrafficMerge has none.
     assert summary.loc["proxygym/BoatRace-v0", "true_optimal"] == 100
