@@ -583,11 +583,16 @@ def run_sweep(
             if progress and run.todo and not inline:
                 run.bar = CellsDisplay(len(run.todo))
                 stack.callback(run.bar.close)
-            if ray is None:
-                _run_local(run.tasks(), workers, progress and inline, run.bar)
-            else:
-                units = [unit for _, unit, _, _ in run.tasks()]
-                _run_ray(ray, config, units, run.tensorboard_log, run.on_done, run.bar)
+            try:
+                if ray is None:
+                    _run_local(run.tasks(), workers, progress and inline, run.bar)
+                else:
+                    units = [unit for _, unit, _, _ in run.tasks()]
+                    _run_ray(ray, config, units, run.tensorboard_log, run.on_done, run.bar)
+            except BaseException:
+                # A stop between a cell's record and the table's rewrite: the table too.
+                run.write_table()
+                raise
     run.finished = time.perf_counter()
     return run.summary()
 
@@ -621,5 +626,11 @@ def run_sweeps(
             stack.enter_context(_exclusive(Path(out)))
             runs.append(_SweepRun(config, Path(out), echo, progress, label=f"{out}: "))
             runs[-1].write_table()
-        _run_local([task for run in runs for task in run.tasks()], workers, False)
+        try:
+            _run_local([task for run in runs for task in run.tasks()], workers, False)
+        except BaseException:
+            # A stop between a cell's record and the table's rewrite: the tables too.
+            for run in runs:
+                run.write_table()
+            raise
     return [run.summary() for run in runs]

@@ -16,7 +16,7 @@ import pytest
 from proxygym.sweeps import results
 from proxygym.sweeps.config import Cell, SweepConfig
 from proxygym.sweeps.results import CellResult
-from proxygym.sweeps.runner import SweepError, run_sweep
+from proxygym.sweeps.runner import SweepError, run_sweep, run_sweeps
 from tests.sweeps.helpers import (
     assert_session_ends,
     kill_session,
@@ -87,6 +87,32 @@ def test_stop_signal_interrupts_like_ctrl_c_and_keeps_finished_cells(
     finally:
         signal.signal(signum, previous)
     assert results.completed_cells(tmp_path) == {"agent-seed0"}
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["run_sweep", "run_sweeps"])
+def test_a_stop_between_a_cells_record_and_the_table_leaves_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, many: bool
+) -> None:
+    """The window a SIGTERM once hit in CI: the cell's file written, results.csv not yet."""
+    fake_cells(monkeypatch)
+    write = results.write_results_csv
+    writes: list[int] = []
+
+    def stopped_once(out: Path) -> None:
+        writes.append(1)
+        if len(writes) == 2:  # the rewrite after the first finished cell
+            raise KeyboardInterrupt
+        write(out)
+
+    monkeypatch.setattr(results, "write_results_csv", stopped_once)
+    with pytest.raises(KeyboardInterrupt):
+        if many:
+            run_sweeps([(tiny_config(), tmp_path)], echo=quiet)
+        else:
+            run_sweep(tiny_config(), tmp_path, echo=quiet)
+    stored = results.completed_cells(tmp_path)
+    assert len(stored) == 1
+    assert set(pd.read_csv(results.results_csv_path(tmp_path)).cell) == stored
 
 
 def _two_workers(driver: int) -> bool:
