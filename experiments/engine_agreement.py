@@ -31,12 +31,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from experiments import harness
 from proxygym.agents.hyperparameters import tuned_budget
+from proxygym.analysis.verdicts import welch_interval
 from proxygym.sweeps import results
 from proxygym.sweeps.config import ENGINES, SweepConfig
 from proxygym.sweeps.runner import git_revision
@@ -112,18 +111,6 @@ def per_seed(configs: dict[str, SweepConfig], out: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``a - b`` (difference of means) and its 95 % Welch interval."""
-    diff = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = float(np.sqrt(va + vb))
-    if se == 0:
-        return diff, diff, diff
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, dof)) * se
-    return diff, diff - half, diff + half
-
-
 def summarise(seeds: pd.DataFrame) -> pd.DataFrame:
     """Per environment and objective: both engines' means, the difference and the verdict."""
     rows = []
@@ -131,7 +118,8 @@ def summarise(seeds: pd.DataFrame) -> pd.DataFrame:
         for objective in ("proxy_return", "true_return"):
             jax_values = group[group.engine == "jax"][objective].to_numpy(float)
             sb3_values = group[group.engine == "sb3"][objective].to_numpy(float)
-            diff, low, high = welch(jax_values, sb3_values)
+            interval = welch_interval(jax_values, sb3_values)
+            diff, low, high = interval.value, interval.low, interval.high
             rows.append(
                 {
                     "env": env,

@@ -248,3 +248,15 @@ def test_records_of_several_axes_are_refused() -> None:
     with pytest.raises(ValueError, match="one pressure axis"):
         judge(records)
     assert judge(records, axis="timesteps").n_seeds == 10 - 1  # seed 0 lost three levels
+
+
+def test_welch_interval_is_scipys() -> None:
+    """The interval engine_agreement decides with: scipy's Welch t-test interval."""
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(1, 2, 10), rng.normal(0, 1, 12)
+    estimate = welch_interval(a, b)
+    interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert estimate.value == pytest.approx(a.mean() - b.mean())
+    assert (estimate.low, estimate.high) == pytest.approx((interval.low, interval.high))
