@@ -193,7 +193,7 @@ def welch_interval(
     return Estimate(diff, diff - half, diff + half, len(x))
 
 
-def _constant_interval(mean: float, sd: float, n: int, confidence: float = CONFIDENCE) -> float:
+def _half_width(sd: float, n: int, confidence: float = CONFIDENCE) -> float:
     """Half width of a normal interval of a mean of ``n`` episodes with sd ``sd`` (0 if exact)."""
     if n <= 1 or not np.isfinite(sd):
         return 0.0
@@ -226,7 +226,7 @@ def _references(frame: pd.DataFrame, level: Any) -> dict[str, _Reference]:
         true = float(random["true_return"].mean())
         episodes = int(random["episodes"].sum()) if "episodes" in random else 0
         sd = float(random["true_return_std"].mean()) if "true_return_std" in random else 0.0
-        upper = true + _constant_interval(true, sd, episodes)
+        upper = true + _half_width(sd, episodes)
         found["random"] = _Reference(
             "random", true, float(random["proxy_return"].mean()), True, upper=upper
         )
