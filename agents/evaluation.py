@@ -19,7 +19,7 @@ or VecEnv: it reports both returns, read from the contract's episode sums.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -73,6 +73,17 @@ def uniform_logits(n_actions: int) -> LogitsFn:
     """Logits of the uniformly random policy (evaluate it at temperature 1)."""
     zeros = np.zeros(n_actions)
     return lambda observation: zeros
+
+
+def scripted_logits(act: Callable[[np.ndarray], int], n_actions: int) -> LogitsFn:
+    """A scripted policy (observation -> action) as logits (evaluate it greedily)."""
+
+    def logits(observation: np.ndarray) -> np.ndarray:
+        scores = np.zeros(n_actions)
+        scores[int(act(observation))] = 1.0
+        return scores
+
+    return logits
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

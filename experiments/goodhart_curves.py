@@ -54,7 +54,7 @@ from proxygym.agents.hyperparameters import tuned_budget
 from proxygym.analysis.surface import sweep_summary
 from proxygym.reporting.report import markdown_table, verdict, write_report
 from proxygym.sweeps import results
-from proxygym.sweeps.config import ENGINES, SweepConfig
+from proxygym.sweeps.config import SweepConfig
 
 #: Checkpoints along training, as fractions of the budget (0 = untrained).
 FRACTIONS: tuple[float, ...] = (0.0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
@@ -255,20 +255,7 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[s
     parser.add_argument(
         "--envs", nargs="+", metavar="ENV", help="environments (ids or names); default: all"
     )
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default=None,
-        help="sb3 (default) or jax: PPO in JAX, every seed of an environment in one compiled "
-        "call; runs the environments with an exact model or a JAX port, and leaves out the rest",
-    )
-    parser.add_argument(
-        "--n-seeds",
-        type=int,
-        metavar="N",
-        default=None,
-        help="seeds 0 .. N-1 (instead of listing them with --seeds)",
-    )
+    harness.add_engine_options(parser)
     parser.add_argument(
         "--no-env-reports",
         action="store_true",
@@ -278,14 +265,7 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace, dict[s
     args = harness.apply_options(Args(), options, QUICK, parser)
     if options.no_env_reports:
         args = replace(args, env_reports=False)
-    if options.n_seeds is not None:
-        if options.seeds:
-            parser.error("give --seeds or --n-seeds, not both")
-        if options.n_seeds < 1:
-            parser.error(f"--n-seeds must be >= 1, got {options.n_seeds}")
-        args = replace(args, seeds=tuple(range(options.n_seeds)))
-    if options.engine is not None:
-        args = replace(args, engine=options.engine)
+    args = harness.apply_engine_options(args, options, parser)
     registered = [record.id for record in proxygym.list_envs()]
     try:
         envs = harness.resolve_envs(options.envs or args.envs or registered, registered)

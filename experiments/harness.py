@@ -37,7 +37,7 @@ from proxygym.agents.evaluation import evaluate_policy, policy_logits
 from proxygym.reporting.report import markdown_table
 from proxygym.sweeps import results
 from proxygym.sweeps import runner as sweep
-from proxygym.sweeps.config import SweepConfig
+from proxygym.sweeps.config import ENGINES, SweepConfig
 from proxygym.sweeps.runner import SweepSummary
 from proxygym.threads import one_torch_thread
 
@@ -160,6 +160,39 @@ def apply_options(
         if len(set(options.seeds)) != len(options.seeds) or min(options.seeds) < 0:
             parser.error(f"--seeds must be distinct integers >= 0, got {options.seeds}")
         args = replace(args, seeds=tuple(options.seeds))
+    return args
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` (sb3 or jax) and ``--n-seeds N`` (seeds 0 .. N-1)."""
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="sb3 (default) or jax: PPO in JAX, every seed of a sweep in one compiled call "
+        "(environments with an exact model or a JAX port)",
+    )
+    parser.add_argument(
+        "--n-seeds",
+        type=int,
+        metavar="N",
+        default=None,
+        help="seeds 0 .. N-1 (instead of listing them with --seeds)",
+    )
+
+
+def apply_engine_options(
+    args: Settings, options: argparse.Namespace, parser: argparse.ArgumentParser
+) -> Settings:
+    """``args`` with :func:`add_engine_options`' options applied (fields ``engine``, ``seeds``)."""
+    if options.n_seeds is not None:
+        if getattr(options, "seeds", None):
+            parser.error("give --seeds or --n-seeds, not both")
+        if options.n_seeds < 1:
+            parser.error(f"--n-seeds must be >= 1, got {options.n_seeds}")
+        args = replace(args, seeds=tuple(range(options.n_seeds)))
+    if options.engine is not None:
+        args = replace(args, engine=options.engine)
     return args
 
 

@@ -120,6 +120,8 @@ class Args:
     """parallel training runs"""
     progress: bool = False
     """report every finished cell"""
+    engine: str = "sb3"
+    """training engine: "sb3" or "jax" (every seed of a sweep in one compiled call)"""
 
 
 QUICK: dict[str, Any] = {
@@ -199,6 +201,7 @@ def plan(args: Args) -> dict[str, SweepConfig]:
                 args.seeds,
                 args.eval_episodes,
                 planned if stored is None else stored,
+                engine=args.engine,
             )
     return configs
 
@@ -422,8 +425,11 @@ def parse_args(argv: list[str] | None) -> tuple[Args, argparse.Namespace]:
         metavar="ENV",
         help="default: all of " + ", ".join(harness.env_dir_name(e) for e in SURFACE_ENVS),
     )
+    harness.add_engine_options(parser)
     options = harness.parse_options(parser, argv)
-    args = harness.apply_options(Args(), options, QUICK, parser)
+    args = harness.apply_engine_options(
+        harness.apply_options(Args(), options, QUICK, parser), options, parser
+    )
     if options.envs:
         try:
             args = replace(args, envs=tuple(harness.resolve_envs(options.envs, SURFACE_ENVS)))

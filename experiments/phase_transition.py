@@ -98,6 +98,8 @@ class Args:
     """print a line per finished cell"""
     sweep_reports: bool = True
     """also write the project's full report (four figures) of every sweep"""
+    engine: str | None = None
+    """training engine replacing the TOML's ("sb3" or "jax")"""
 
 
 QUICK: dict[str, Any] = {
@@ -118,7 +120,7 @@ def sweep_config(args: Args, axis: str) -> SweepConfig:
     """The axis's TOML config with ``args``'s overrides (levels, seeds, budget)."""
     if axis not in CONFIGS:
         raise ValueError(f"unknown pressure axis {axis!r}; choose from {sorted(CONFIGS)}")
-    config = load_config(CONFIGS[axis])
+    config = load_config(CONFIGS[axis], engine=args.engine)
     changes: dict[str, Any] = {}
     if axis in args.levels:
         unknown = set(args.levels[axis]) - set(config.levels)
@@ -468,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pressure axes to sweep (default: both)",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per finished cell")
+    harness.add_engine_options(parser)
     options = harness.parse_options(parser, argv)
     args = Args(
         out=options.out,
@@ -477,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if options.quick:
         args = replace(args, **QUICK)
+    args = harness.apply_engine_options(args, options, parser)
     started = time.perf_counter()
     summaries = run_axes(args)
     levels, transitions, references, sections = analyse(args)

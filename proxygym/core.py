@@ -97,6 +97,22 @@ def check_knob(name: str, value: float) -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class ScriptedPolicy:
+    """A stated hand-written policy that serves as a reference where no oracle or optimum does.
+
+    ``act`` maps an observation to an action; it sees only what an agent sees.
+    ``description`` says what it does, for reports. Sweeps evaluate it beside
+    the random policy (policy ``"scripted"`` in the records), and the verdict
+    rules use it as a reference only when it beats random
+    (:mod:`proxygym.analysis.verdicts`, rule 3).
+    """
+
+    name: str
+    act: Callable[[np.ndarray], int]
+    description: str
+
+
 class ProxyEnv(gym.Env[np.ndarray, np.int64]):
     """Base class owning the proxy/true bookkeeping and the episode limit.
 
@@ -113,6 +129,9 @@ class ProxyEnv(gym.Env[np.ndarray, np.int64]):
     #: Lines of the ``ansi`` view that draw state the agent does not observe
     #: (``proxygym play`` masks them, so a human player sees what the agent sees).
     hidden_board_rows: ClassVar[tuple[int, ...]] = ()
+    #: A stated scripted reference policy, where the environment has one
+    #: (Pandemic: the reactive lockdown); see :class:`ScriptedPolicy`.
+    scripted_reference: ClassVar[ScriptedPolicy | None] = None
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
 
     def __init__(self, max_steps: int = 100, render_mode: str | None = None) -> None:

@@ -235,6 +235,8 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
         )
         self.ensemble = fitted_reward_model(spec).with_aggregate(aggregate, self.lcb_lambda)
         self.proxy_env = LearnedRewardProxy(base, self.ensemble)
+        #: The base environment's stated scripted reference (same observations and actions).
+        self.scripted_reference = getattr(base.unwrapped, "scripted_reference", None)
         self.observation_space = base.observation_space
         self.action_space = base.action_space
         self.render_mode = render_mode

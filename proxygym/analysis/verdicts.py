@@ -28,10 +28,15 @@ unchanged. Numbers are the module constants below.
    it exceeds the random policy's 95 % upper bound. The oracle (PPO on the true
    reward) is a reference only when it beats random significantly (Welch
    interval of oracle - random above 0); otherwise the verdict says so and does
-   not use it. References are read at each level (a knob changes them), never
-   averaged across levels.
+   not use it. A *scripted* reference (a stated hand-written policy the
+   environment names, :class:`proxygym.core.ScriptedPolicy`; Pandemic's
+   reactive lockdown) is a reference only when the lower bound of its 95 %
+   interval over its evaluation episodes exceeds random's upper bound.
+   References are read at each level (a knob changes them), never averaged
+   across levels.
 4. **Scale.** The *reference range* R at a level is exact true optimum -
-   random when both are references there, else oracle - random when both are.
+   random when both are references there, else oracle - random when both are,
+   else scripted - random when both are.
    A fall, rise or shortfall is *meaningful* when its estimate is at least
    ``MIN_EFFECT`` (10 %) of R (the smaller R of the levels it compares).
    Without R at the levels concerned, nothing is meaningful: the verdict is
@@ -59,8 +64,9 @@ unchanged. Numbers are the module constants below.
    - ``"inconclusive"`` otherwise, saying what the intervals still allow and
      roughly how many seeds would decide it.
 7. **Gaming's scale.** Against random and the exact optimum, the shortfall
-   is reference - agent mean with the agent's bootstrap-t interval (the
-   reference's own noise is that of thousands of episodes or none); against
+   (and the scripted policy) is reference - agent mean with the agent's
+   bootstrap-t interval (a fixed policy's noise is that of its evaluation
+   episodes, not of training seeds; an exact optimum has none); against
    the oracle, Welch's interval. Meaningful: at least ``MIN_EFFECT`` of R when
    R exists, else at least ``MIN_EFFECT`` of the largest |true return| among
    agent and references.
@@ -230,6 +236,15 @@ def _references(frame: pd.DataFrame, level: Any) -> dict[str, _Reference]:
         found["random"] = _Reference(
             "random", true, float(random["proxy_return"].mean()), True, upper=upper
         )
+    scripted = _rows(frame, "scripted", level)
+    if not scripted.empty:
+        true = float(scripted["true_return"].mean())
+        episodes = int(scripted["episodes"].sum()) if "episodes" in scripted else 0
+        sd = float(scripted["true_return_std"].mean()) if "true_return_std" in scripted else 0.0
+        valid = "random" in found and true - _half_width(sd, episodes) > found["random"].upper
+        found["scripted"] = _Reference(
+            "scripted", true, float(scripted["proxy_return"].mean()), valid
+        )
     exact = _rows(frame, "true_optimal", level)
     if not exact.empty:
         true = float(exact["true_return"].mean())
@@ -255,11 +270,11 @@ def _references(frame: pd.DataFrame, level: Any) -> dict[str, _Reference]:
 
 
 def reference_range(references: dict[str, _Reference]) -> float | None:
-    """R (rule 4): exact - random, else oracle - random, when both are valid references."""
+    """R (rule 4): exact, else oracle, else scripted - random, when both are valid references."""
     random = references.get("random")
     if random is None:
         return None
-    for name in ("exact", "oracle"):
+    for name in ("exact", "oracle", "scripted"):
         reference = references.get(name)
         if reference is not None and reference.valid and reference.true > random.true:
             return reference.true - random.true

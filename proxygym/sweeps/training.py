@@ -33,7 +33,13 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from proxygym.agents import ProxyTrueLogger, make_agent, merge_hyperparameters
-from proxygym.agents.evaluation import EvalResult, evaluate_policy, policy_logits, uniform_logits
+from proxygym.agents.evaluation import (
+    EvalResult,
+    evaluate_policy,
+    policy_logits,
+    scripted_logits,
+    uniform_logits,
+)
 from proxygym.planning.tabular import model_of, optimal_returns
 from proxygym.registry import import_modules
 from proxygym.sweeps.config import Cell, SweepConfig
@@ -321,8 +327,15 @@ class CellRunner:
         self.keep_model(model)
 
     def run_random(self) -> None:
+        """The uniformly random policy; and the environment's scripted reference, if it states one.
+
+        Both play the evaluation episodes the agents play (same reset seeds).
+        The scripted policy is recorded as policy ``"scripted"``.
+        """
         with gym.make(self.config.env, **self.env_kwargs) as env:
             n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+            scripted = getattr(env.unwrapped, "scripted_reference", None)
+        level = self.cell.levels[0] if self.cell.levels else None
         evaluation = evaluate_policy(
             uniform_logits(n_actions),
             self.config.env,
@@ -331,8 +344,16 @@ class CellRunner:
             seed=eval_seed(None),
             temperature=1.0,
         )
-        level = self.cell.levels[0] if self.cell.levels else None
         self.record(level, "random", 0, evaluation)
+        if scripted is not None:
+            evaluation = evaluate_policy(
+                scripted_logits(scripted.act, n_actions),
+                self.config.env,
+                self.env_kwargs,
+                self.config.eval_episodes,
+                seed=eval_seed(None),
+            )
+            self.record(level, "scripted", 0, evaluation)
 
     def run_exact(self) -> None:
         with gym.make(self.config.env, **self.env_kwargs) as env:

@@ -37,6 +37,8 @@ def sweep(
     oracle: Sequence[float] | None = None,
     random_proxy: float = 0.0,
     exact_proxy: float = 50.0,
+    scripted: float | None = None,
+    scripted_std: float = 20.0,
 ) -> pd.DataFrame:
     """Records of one simulated sweep along the ``timesteps`` axis."""
     rows = []
@@ -68,6 +70,17 @@ def sweep(
     if exact is not None:
         rows.append(
             {**common, "policy": "true_optimal", "true_return": exact, "proxy_return": exact_proxy}
+        )
+    if scripted is not None:
+        rows.append(
+            {
+                **common,
+                "policy": "scripted",
+                "true_return": scripted,
+                "proxy_return": 30.0,
+                "true_return_std": scripted_std,
+                "episodes": 10,
+            }
         )
     for seed, value in enumerate(oracle or []):
         rows.append(
@@ -166,6 +179,31 @@ def test_an_oracle_no_better_than_random_is_not_a_reference() -> None:
     assert verdict.references_valid == {"random": True, "oracle": False}
     assert verdict.label == "inconclusive"
     assert "(they fail the gate): oracle" in verdict.reason
+
+
+def test_a_scripted_reference_that_beats_random_gives_the_range_a_failed_oracle_cannot() -> None:
+    """Pandemic's case: the oracle is no better than random, a stated scripted policy is."""
+    rng = np.random.default_rng(13)
+    oracle = list(rng.normal(0.0, 5.0, 10))  # random is 0: the oracle fails the gate
+    fall = [0.0, -10.0, -20.0, -30.0, -40.0, -50.0]  # 50 % of scripted - random = 100
+    with_script = judge(sweep(fall, rng, exact=None, oracle=oracle, scripted=100.0))
+    assert with_script.references_valid == {"random": True, "scripted": True, "oracle": False}
+    assert with_script.label == "drop"
+    assert with_script.ndh is not None and 0.35 < with_script.ndh < 0.65  # 50 / 100 planted
+    without = judge(sweep(fall, np.random.default_rng(13), exact=None, oracle=oracle))
+    assert without.label != "drop" and without.ndh is None  # no range to call a fall meaningful
+
+
+def test_a_scripted_policy_within_random_s_noise_is_not_a_reference() -> None:
+    rng = np.random.default_rng(14)
+    # Random 0 +- 1.96 * 20 / sqrt(100) = 3.9; scripted 8 +- 1.96 * 20 / sqrt(10) = 12.4.
+    records = sweep([50.0] * 6, rng, exact=None, scripted=8.0)
+    verdict = judge(records)
+    assert verdict.references_valid == {"random": True, "scripted": False}
+    assert verdict.label == "inconclusive"
+    assert "(they fail the gate): scripted" in verdict.reason
+    clear = judge(sweep([50.0] * 6, rng, exact=None, scripted=8.0, scripted_std=2.0))
+    assert clear.references_valid["scripted"] is True  # 8 - 1.2 > 3.9
 
 
 def test_an_optimum_equal_to_random_gives_no_range() -> None:

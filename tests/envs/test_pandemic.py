@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import proxygym  # noqa: F401
-from proxygym.envs.simulators.pandemic import POPULATION, PandemicEnv
+from proxygym.envs.simulators.pandemic import POPULATION, PandemicEnv, reactive_lockdown
 from proxygym.sweeps.axes import env_axes, get_axis
 
 PANDEMIC = "proxygym/Pandemic-v0"
@@ -169,14 +169,8 @@ def mean_returns(policy: Policy, episodes: int = 20, **kwargs: Any) -> tuple[flo
     return float(np.mean(proxy_returns)), float(np.mean(true_returns))
 
 
-def reactive(obs: np.ndarray) -> int:
-    """Stage 4 once two-day positivity reaches 5 %, back to 0 at 1 % or less, else hold."""
-    positivity = (obs[0] + obs[1]) / 2
-    if positivity >= 0.05:
-        return 4
-    if positivity <= 0.01:
-        return 0
-    return round(float(obs[2]) * 4)
+#: The environment's stated scripted reference (the reactive lockdown).
+reactive = reactive_lockdown
 
 
 def test_permanent_lockdown_wins_on_the_proxy_and_loses_on_the_true_objective() -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -119,3 +120,45 @@ def test_stored_results_are_written_only_from_a_clean_tree(
     assert exit_info.value.code == 2
     assert "refusing to write" in capsys.readouterr().err
     assert harness.parse_options(parser, ["--out", str(tmp_path / "runs")]).out == tmp_path / "runs"
+
+
+@pytest.mark.parametrize(
+    ("script", "argv"),
+    [
+        ("phase_transition", ["--engine", "jax", "--n-seeds", "12"]),
+        ("misspecification_surface", ["--engine", "jax", "--n-seeds", "12"]),
+        ("goodhart_curves", ["--engine", "jax", "--n-seeds", "12"]),
+    ],
+)
+def test_sweep_experiments_take_the_engine_and_a_seed_count(script: str, argv: list[str]) -> None:
+    import importlib
+
+    module = importlib.import_module(f"experiments.{script}")
+    if script == "phase_transition":
+        seen: dict[str, Any] = {}
+
+        def stop(args: Any) -> None:
+            seen["args"] = args
+            raise SystemExit(0)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(module, "run_axes", stop)
+            with pytest.raises(SystemExit):
+                module.main(argv)
+        config = module.sweep_config(seen["args"], "width")
+        assert (config.engine, config.seeds) == ("jax", tuple(range(12)))
+        return
+    parsed = module.parse_args(argv)
+    args = parsed[0]
+    assert (args.engine, args.seeds) == ("jax", tuple(range(12)))
+    configs = module.plan(args) if hasattr(module, "plan") else None
+    if configs:
+        assert {c.engine for c in configs.values()} == {"jax"}
+
+
+def test_seeds_and_a_seed_count_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from experiments import misspecification_surface
+
+    with pytest.raises(SystemExit):
+        misspecification_surface.parse_args(["--seeds", "0", "1", "--n-seeds", "3"])
+    assert "give --seeds or --n-seeds, not both" in capsys.readouterr().err

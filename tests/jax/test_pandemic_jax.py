@@ -39,7 +39,11 @@ special = pytest.importorskip("scipy.special")
 import jax.numpy as jnp  # noqa: E402
 
 import proxygym  # noqa: E402, F401  (registers the ids)
-from proxygym.envs.simulators.pandemic import POPULATION, PandemicEnv  # noqa: E402
+from proxygym.envs.simulators.pandemic import (  # noqa: E402
+    POPULATION,
+    PandemicEnv,
+    reactive_lockdown,
+)
 from proxygym.jax.envs import make  # noqa: E402
 from proxygym.jax.envs.pandemic import (  # noqa: E402
     HYPERGEOMETRIC_WINDOW,
@@ -103,17 +107,8 @@ def policy(policy_id: Any, obs: Any) -> Any:
     return jnp.where(policy_id == REACTIVE, react, policy_id)
 
 
-def reactive(obs: np.ndarray) -> int:
-    """Stage 4 once two-day positivity reaches 5 %, back to 0 at 1 % or less, else hold.
-
-    The reactive policy of tests/envs/test_pandemic.py.
-    """
-    positivity = (obs[0] + obs[1]) / 2
-    if positivity >= 0.05:
-        return 4
-    if positivity <= 0.01:
-        return 0
-    return round(float(obs[2]) * 4)
+#: The environment's stated scripted reference (the reactive lockdown).
+reactive = reactive_lockdown
 
 
 @pytest.fixture(scope="module")

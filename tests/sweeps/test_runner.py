@@ -237,3 +237,26 @@ def test_git_revision_is_dirty_for_changes_but_not_for_stored_results(tmp_path: 
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_revision(tmp_path) == head + "-dirty"  # changed code
     assert git_revision(tmp_path.parent / "nowhere") is None
+
+
+def test_the_random_cell_also_plays_the_environment_s_scripted_reference(tmp_path: Path) -> None:
+    """Pandemic states a scripted reference (the reactive lockdown); BoatRace states none."""
+    from proxygym.agents.evaluation import evaluate_policy, scripted_logits
+    from proxygym.envs.simulators.pandemic import reactive_lockdown
+    from proxygym.sweeps.training import eval_seed
+
+    config = tiny_config(env="proxygym/Pandemic-v0", env_kwargs={}, seeds=[0], baselines=["random"])
+    run_sweep(config, tmp_path / "pandemic", workers=1)
+    frame = results.load(tmp_path / "pandemic")
+    scripted = frame[frame.policy == "scripted"]
+    assert len(scripted) == 1 and scripted.step.iloc[0] == 0
+    played = evaluate_policy(
+        scripted_logits(reactive_lockdown, 5), config.env, {}, 2, seed=eval_seed(None)
+    )
+    assert scripted.true_return.iloc[0] == played.true_return
+    assert scripted.proxy_return.iloc[0] == played.proxy_return
+    random = frame[frame.policy == "random"].true_return.iloc[0]
+    assert scripted.true_return.iloc[0] > random  # about -350 against -460
+
+    run_sweep(tiny_config(seeds=[0], baselines=["random"]), tmp_path / "other", workers=1)
+    assert "scripted" not in set(results.load(tmp_path / "other").policy)
