@@ -24,7 +24,18 @@ One command, top to bottom:
    the same runs with a KL penalty, with early stopping on a counted budget
    of true-objective labels, and with a pessimistic (minimum) ensemble.
 
-Writes ``OUT/bon.csv``, ``OUT/bon_fits.csv``, ``OUT/bon_mitigations.csv``,
+Claims follow the rules of :mod:`proxygym.analysis.verdicts`: each ``m``'s
+best-of-n curves are judged with the reward-model fits as seeds (10 by
+default, the rules' minimum) and the pool's mean and best episode as the
+random and exact references (``bon_verdicts.csv``); each PPO method's sweep
+is judged on its own records (10 seeds). Mitigations are compared with the
+unmitigated run **at matched KL**, by a rule fixed before the runs
+(:func:`proxygym.analysis.overoptimization.compare_frontiers`): the seeds'
+true returns along the common range of ``d = sqrt(KL)``, Welch's interval of
+the gap, "same frontier" when it lies within 10 % of the reference range,
+"different frontier" when it excludes 0 and exceeds that, else inconclusive.
+
+Writes ``OUT/bon.csv``, ``OUT/bon_fits.csv``, ``OUT/bon_verdicts.csv``, ``OUT/bon_mitigations.csv``,
 ``OUT/ppo/<method>/`` (sweep directories), ``OUT/ppo_mitigations.csv``,
 ``OUT/figures/*.png`` and ``OUT/report.md``. ``--quick`` is the size the test
 suite runs.
@@ -47,7 +58,8 @@ import pandas as pd
 
 from experiments import harness
 from proxygym.analysis.fits import extrapolation_check, fit_overoptimization
-from proxygym.analysis.overoptimization import fit_sweep
+from proxygym.analysis.overoptimization import compare_frontiers, fit_sweep
+from proxygym.analysis.verdicts import judge, range_at
 from proxygym.envs.learned_proxy import (
     RewardEnsemble,
     collect_trajectories,
@@ -80,7 +92,7 @@ class Args:
     """numbers of labelled comparisons m, one reward model ensemble each"""
     members: int = 5
     """reward models per ensemble (bootstrapped)"""
-    rm_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    rm_seeds: tuple[int, ...] = tuple(range(10))
     """independent reward-model fits (data, labels, weights) per m; the first trains PPO"""
     label_temperature: float = 0.1
     """Bradley-Terry temperature, in standard deviations of segment true returns"""
@@ -100,7 +112,7 @@ class Args:
     """PPO training steps against the learned proxy"""
     ppo_levels: tuple[int, ...] = (0, 5_000, 10_000, 20_000, 40_000, 70_000, 100_000)
     """checkpoints evaluated along PPO training"""
-    ppo_seeds: tuple[int, ...] = (0, 1, 2)
+    ppo_seeds: tuple[int, ...] = tuple(range(10))
     """PPO training seeds"""
     ppo_m: int = 30
     """m of the reward model PPO is trained against"""
@@ -210,13 +222,68 @@ def best_of_n_study(args: Args, pool: Any, ns: list[int]) -> tuple[pd.DataFrame,
                 "peak_d": d[peak],
                 "peak_gain": gain[peak],
                 "gain_at_max_n": gain[-1],
-                "rises_then_falls": bool(0 < peak < len(ns) - 1 and gain[-1] < gain[peak]),
                 "train_beta": check.fit.beta,
                 "train_max_d": check.train_max_d,
                 "heldout_r_squared": check.heldout_r_squared,
             }
         )
     return pd.DataFrame(rows), pd.DataFrame(fits)
+
+
+def bon_records(bon: pd.DataFrame, pool: Any, m: int) -> pd.DataFrame:
+    """Best-of-n for ``m`` as sweep records the verdict rules judge.
+
+    Each reward-model fit is a seed and each n a level (axis ``best_of_n``).
+    The references are exact for the pool: the random policy is best-of-1,
+    the pool's mean true return (its spread over the pool's episodes is its
+    noise), and the true optimum is the pool's best episode, what unlimited
+    selection on the true return itself would pick.
+    """
+    rows = bon[bon["m"] == m]
+    agents = pd.DataFrame(
+        {
+            "axis": "best_of_n",
+            "policy": "agent",
+            "seed": rows["rm_seed"].to_numpy(),
+            "level": rows["n"].to_numpy(),
+            "true_return": rows["true_return"].to_numpy(float),
+            "proxy_return": rows["proxy_score"].to_numpy(float),
+        }
+    )
+    true = np.asarray(pool.true_returns, dtype=float)
+    common = {"axis": "best_of_n", "level": np.nan, "seed": np.nan, "proxy_return": np.nan}
+    references = pd.DataFrame(
+        [
+            {
+                **common,
+                "policy": "random",
+                "true_return": float(true.mean()),
+                "true_return_std": float(true.std()),
+                "episodes": len(true),
+            },
+            {**common, "policy": "true_optimal", "true_return": float(true.max())},
+        ]
+    )
+    return pd.concat([agents, references], ignore_index=True)
+
+
+def bon_verdicts(bon: pd.DataFrame, pool: Any) -> pd.DataFrame:
+    """Per m: the verdict of :mod:`proxygym.analysis.verdicts` on its best-of-n curves."""
+    rows = []
+    for m in sorted(bon["m"].unique()):
+        verdict = judge(bon_records(bon, pool, int(m)))
+        rows.append(
+            {
+                "m": int(m),
+                "n_fits": verdict.n_seeds,
+                "verdict": verdict.label,
+                "rise": verdict.rise.text() if verdict.rise else "",
+                "fall": verdict.fall.text() if verdict.fall else "",
+                "goodhart_point": verdict.goodhart_point,
+                "reason": verdict.reason,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def bon_mitigations(args: Args, pool: Any, ns: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -313,7 +380,9 @@ def ppo_config(args: Args, method: str, settings: dict[str, Any]) -> SweepConfig
             "seeds": list(args.ppo_seeds),
             "eval_episodes": args.eval_episodes,
             "eval_temperature": 1.0,
-            "baselines": method == "unmitigated",
+            # The oracle once; the random policy (and the scripted reference it brings) for every
+            # method, so each sweep can be judged on its own records.
+            "baselines": True if method == "unmitigated" else ["random"],
             "mitigation": settings["mitigation"],
             "pressure": {"axis": "timesteps", "levels": list(args.ppo_levels)},
         },
@@ -322,12 +391,20 @@ def ppo_config(args: Args, method: str, settings: dict[str, Any]) -> SweepConfig
 
 
 def ppo_study(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
-    """Run (or resume) every PPO method; per-checkpoint means, the comparison and the RL fits."""
-    frames, fits = [], {}
+    """Run (or resume) every PPO method; per-checkpoint means, the comparison and the RL fits.
+
+    The comparison carries each method's verdict (:func:`judge` on its own
+    records) and, for the mitigations, the matched-KL comparison with the
+    unmitigated run (:func:`compare_frontiers`, R from the unmitigated
+    sweep's references).
+    """
+    frames, fits, verdicts, records = [], {}, {}, {}
     for method, settings in ppo_methods(args).items():
         out = args.out / "ppo" / method
         run_sweep(ppo_config(args, method, settings), out, workers=args.workers)
         frame = results.load(out)
+        records[method] = frame
+        verdicts[method] = judge(frame).label
         fit = fit_sweep(frame)
         fits[method] = (
             fit
@@ -350,6 +427,23 @@ def ppo_study(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     # The pessimistic agent's records score it by its own (minimum) proxy, not the mean's.
     own_proxy = comparison["method"] == "pessimistic_min"
     comparison.loc[own_proxy, "proxy_given_up"] = math.nan
+    comparison["verdict"] = comparison["method"].map(verdicts).to_numpy()
+    unmitigated = records["unmitigated"]
+    scale = range_at(unmitigated)
+    matched = {
+        method: compare_frontiers(frame, unmitigated, scale)
+        for method, frame in records.items()
+        if method != "unmitigated"
+    }
+    comparison["matched_kl"] = comparison["method"].map(
+        {method: result.label for method, result in matched.items()}
+    )
+    comparison["matched_kl_gap"] = comparison["method"].map(
+        {method: result.gap.text() if result.gap else "" for method, result in matched.items()}
+    )
+    comparison["matched_kl_reason"] = comparison["method"].map(
+        {method: result.reason for method, result in matched.items()}
+    )
     return curves, comparison, fits
 
 
@@ -400,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     bon, fits = best_of_n_study(args, pool, ns)
     harness.write_csv(args.out / "bon.csv", bon)
     harness.write_csv(args.out / "bon_fits.csv", fits)
+    bon_judged = bon_verdicts(bon, pool)
+    harness.write_csv(args.out / "bon_verdicts.csv", bon_judged)
     plot_bon(bon, fits, args.out / "figures" / "bon")
     print(markdown_table(fits[["m", "alpha", "beta", "r_squared", "peak_d", "heldout_r_squared"]]))
 
@@ -415,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "Best-of-n against the learned proxy": markdown_table(fits)
         + "\n\n![best-of-n](figures/bon.png)",
+        "Best-of-n verdicts (proxygym.analysis.verdicts; reward-model fits as seeds)": (
+            markdown_table(bon_judged)
+        ),
         f"Mitigations, best-of-n (m = {args.mitigation_m})": markdown_table(comparison),
     }
     if not options.skip_ppo:

@@ -245,7 +245,7 @@ def test_ppo_sweep_records_a_goodhart_curve(executed: Executed) -> None:
     assert agent[-1]["proxy_return"] > agent[0]["proxy_return"] + 20
     assert agent[-1]["true_return"] < max(r["true_return"] for r in agent) - 10
     assert all(math.isfinite(r["true_return"]) for r in records)
-    assert "Goodhart point (where the true return peaks):" in executed.text
+    assert "Verdict (1 seed): inconclusive: 1 seed(s)" in executed.text
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ Gao's curve whatever its R^2.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from proxygym.analysis.fits import OveroptimizationFit, fit_overoptimization
+from proxygym.analysis.verdicts import MIN_EFFECT, MIN_SEEDS, Estimate, welch_interval
 from proxygym.sweeps.axes import recorded_axis
 
 
@@ -98,3 +100,82 @@ def _kl_constant(agents: pd.DataFrame, alpha: float = 0.05) -> str | None:
             "a greedy evaluation once made it constant"
         )
     return None
+
+
+# -- comparing two methods at matched KL --------------------------------------------------
+#: Points of the common KL range at which two methods' frontiers are compared.
+FRONTIER_POINTS = 5
+
+
+@dataclass(frozen=True)
+class FrontierComparison:
+    """Method - reference true return at matched KL (:func:`compare_frontiers`)."""
+
+    label: str  # "same frontier", "different frontier" or "inconclusive"
+    reason: str
+    gap: Estimate | None
+    d_max: float
+
+
+def frontier_values(frame: pd.DataFrame, d_points: np.ndarray) -> np.ndarray:
+    """Per seed: its true return at ``d_points`` (linear in d = sqrt(KL) between its
+    checkpoints, sorted by d), averaged over the points."""
+    agents = frame[(frame["policy"] == "agent") & frame["kl_from_init"].notna()]
+    values = []
+    for _, seed in agents.groupby("seed"):
+        d = np.sqrt(seed["kl_from_init"].clip(lower=0).to_numpy(float))
+        order = np.argsort(d, kind="stable")
+        true = seed["true_return"].to_numpy(float)[order]
+        values.append(float(np.interp(d_points, d[order], true).mean()))
+    return np.array(values)
+
+
+def compare_frontiers(
+    method: pd.DataFrame, reference: pd.DataFrame, scale: float | None
+) -> FrontierComparison:
+    """Does ``method`` reach a different true return than ``reference`` at the same KL?
+
+    The rule, fixed before any stored run was compared with it (Gao et al.'s
+    claim that a KL penalty does not move the gold-reward-vs-KL frontier):
+    ``d = sqrt(KL from init)`` of every agent checkpoint; the common range is
+    ``[0, D]`` with ``D`` the smallest of every seed's (both methods') largest
+    d; each seed's true return is interpolated at ``FRONTIER_POINTS`` evenly
+    spaced points of ``(0, D]`` and averaged, one number per seed; the gap is
+    method - reference with Welch's 95 % interval. **Same frontier** when the
+    whole interval lies within +-``MIN_EFFECT`` x ``scale`` (the reference
+    range R of :mod:`proxygym.analysis.verdicts`); **different frontier** when
+    it excludes 0 and |gap| >= ``MIN_EFFECT`` x R; else inconclusive. Fewer
+    than ``MIN_SEEDS`` seeds in either method, no R, or D = 0 give inconclusive.
+    """
+
+    def largest_d(frame: pd.DataFrame) -> pd.Series:
+        agents = frame[(frame["policy"] == "agent") & frame["kl_from_init"].notna()]
+        return np.sqrt(agents.groupby("seed")["kl_from_init"].max().clip(lower=0))
+
+    tops = pd.concat([largest_d(method), largest_d(reference)])
+    counts = (len(largest_d(method)), len(largest_d(reference)))
+    if min(counts) < MIN_SEEDS:
+        return FrontierComparison(
+            "inconclusive",
+            f"{counts[0]} and {counts[1]} seeds; the rules need at least {MIN_SEEDS} each",
+            None,
+            float(tops.min()) if len(tops) else 0.0,
+        )
+    d_max = float(tops.min())
+    if not d_max > 0 or scale is None or not math.isfinite(scale):
+        why = "no common KL range (some seed never left d = 0)" if not d_max > 0 else "no R"
+        return FrontierComparison("inconclusive", why, None, d_max)
+    points = np.linspace(0, d_max, FRONTIER_POINTS + 1)[1:]
+    gap = welch_interval(frontier_values(method, points), frontier_values(reference, points))
+    band = MIN_EFFECT * scale
+    common = (
+        f"gap {gap.text()} in true return at matched d in (0, {d_max:.3g}], "
+        f"10 % of the reference range is {band:.3g}"
+    )
+    if -band < gap.low and gap.high < band:
+        return FrontierComparison(
+            "same frontier", common + ": the interval lies within it", gap, d_max
+        )
+    if gap.significant and abs(gap.value) >= band:
+        return FrontierComparison("different frontier", common + ": the gap exceeds it", gap, d_max)
+    return FrontierComparison("inconclusive", common + ": neither within nor beyond it", gap, d_max)

@@ -281,6 +281,11 @@ def reference_range(references: dict[str, _Reference]) -> float | None:
     return None
 
 
+def range_at(frame: pd.DataFrame, level: Any = None) -> float | None:
+    """R (rule 4) from ``frame``'s references at ``level`` (or those recorded for every level)."""
+    return reference_range(_references(frame, level))
+
+
 # -- the curve -------------------------------------------------------------------------
 def _agent_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """``column`` of the agent records, seeds x levels, only seeds complete at every level."""

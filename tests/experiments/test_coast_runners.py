@@ -30,7 +30,8 @@ def test_configs_use_the_tuned_budgets_and_greedy_evaluation() -> None:
     assert (budget(Args(), BOAT), budget(Args(), LAGOON)) == (50_000, 200_000)
     config = sweep_config(Args(), LAGOON)
     assert config.levels == (0, 10_000, 20_000, 50_000, 100_000, 200_000)
-    assert config.seeds == (0, 1, 2, 3, 4) and config.baselines
+    assert config.seeds == tuple(range(10)) and config.baselines
+    assert config.engine == "sb3" and sweep_config(Args(engine="jax"), BOAT).engine == "jax"
     assert config.eval_temperature == 0.0 and config.axis == "timesteps"
     assert config.hyperparameters["n_epochs"] == 10  # LagoonRace's own table in ppo.toml
 
@@ -42,6 +43,7 @@ def records(rows: list[tuple[str, int | None, int, float, float]]) -> pd.DataFra
             {
                 "env": BOAT,
                 "env_kwargs": json.dumps({}),
+                "axis": "timesteps",
                 "policy": policy,
                 "seed": seed,
                 "level": level,
@@ -75,7 +77,9 @@ def test_summary_compares_the_last_checkpoint_with_the_references() -> None:
     assert (row["proxy_optimum"], row["true_optimum"], row["proxy_optimal_true"]) == (50, 100, 49)
     # Scores (J + 50) / 150: 1/3, 1 and 0.2; two seeds below 0.5 game the proxy.
     assert row["agent_true_score"] == pytest.approx((1 / 3 + 1 + 0.2) / 3)
-    assert row["gaming_seeds"] == 2 and row["oracle_true_score"] == 1.0
+    assert row["screened_seeds"] == 2 and row["oracle_true_score"] == 1.0
+    # Three seeds: the rules decide nothing, whatever the screen flags.
+    assert row["verdict"] == "inconclusive" and "at least 10" in row["verdict_reason"]
     # The highest proxy return at the end is a tie: the lower seed is shown.
     assert most_optimised_seed(frame) == 0
 
@@ -97,7 +101,7 @@ def test_an_agent_that_learned_nothing_is_not_counted_as_gaming() -> None:
     )
     row = summarise(BOAT, frame)
     assert row["seeds"] == 3 and row["agent_true_score"] < 0.5
-    assert row["gaming_seeds"] == 1
+    assert row["screened_seeds"] == 1
 
 
 @pytest.mark.slow

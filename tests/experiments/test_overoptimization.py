@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.overoptimization import Args, best_of_n_study, main, n_values
+from experiments.overoptimization import Args, best_of_n_study, bon_records, main, n_values
+from proxygym.analysis.verdicts import range_at
 from proxygym.envs.learned_proxy import collect_trajectories
 
 
@@ -35,6 +36,41 @@ def test_quick_run_writes_every_table_and_the_report(tmp_path: Path) -> None:
     for section in ("Best-of-n against the learned proxy", "Mitigations, best-of-n", "PPO"):
         assert section in report
     assert (out / "figures" / "bon.png").stat().st_size > 0
+    # Two reward-model fits and one PPO seed: the rules decide nothing at this size.
+    judged = pd.read_csv(out / "bon_verdicts.csv")
+    assert list(judged["m"]) == [16, 1000] and set(judged["verdict"]) == {"inconclusive"}
+    assert (judged["n_fits"] == 2).all()
+    assert set(ppo["verdict"]) == {"inconclusive"}
+    assert set(ppo["matched_kl"].dropna()) == {"inconclusive"}
+    assert "Best-of-n verdicts" in report
+
+
+def test_best_of_n_records_take_the_pool_as_references() -> None:
+    class Pool:
+        true_returns = np.array([-10.0, 0.0, 40.0])
+
+    bon = pd.DataFrame(
+        {
+            "m": [30] * 4 + [100] * 2,
+            "rm_seed": [0, 0, 1, 1, 0, 0],
+            "n": [1, 2, 1, 2, 1, 2],
+            "true_return": [10.0, 15.0, 10.0, 12.0, 10.0, 30.0],
+            "proxy_score": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
+        }
+    )
+    records = bon_records(bon, Pool(), 30)
+    agents = records[records.policy == "agent"]
+    assert list(zip(agents.seed, agents.level, agents.true_return, strict=True)) == [
+        (0, 1, 10.0),
+        (0, 2, 15.0),
+        (1, 1, 10.0),
+        (1, 2, 12.0),
+    ]
+    references = records[records.policy != "agent"].set_index("policy")
+    assert references.loc["random", "true_return"] == 10.0  # the pool mean = best-of-1
+    assert references.loc["random", "episodes"] == 3
+    assert references.loc["true_optimal", "true_return"] == 40.0  # the pool's best episode
+    assert range_at(records) == 30.0
 
 
 @pytest.mark.slow
@@ -50,7 +86,9 @@ def test_more_comparisons_give_a_smaller_beta_and_the_law_extrapolates() -> None
     extrapolates through that turn, depends on the pool (see
     experiments/overoptimization.md), so it is reported there, not asserted.
     """
-    args = replace(Args(), comparisons=(30, 3000), pool=20_000, max_n=1024)
+    args = replace(
+        Args(), comparisons=(30, 3000), pool=20_000, max_n=1024, rm_seeds=(0, 1, 2, 3, 4)
+    )
     pool = collect_trajectories(args.base_env, {}, args.pool, seed=10_000_000 + args.seed)
     bon, fits = best_of_n_study(args, pool, n_values(args.max_n))
     few, many = fits.set_index("m").loc[30], fits.set_index("m").loc[3000]
