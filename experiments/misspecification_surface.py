@@ -65,6 +65,7 @@ from proxygym.analysis.surface import (
     sweep_summary,
 )
 from proxygym.planning import tabular
+from proxygym.planning.hackability import hackability
 from proxygym.registry import env_class
 from proxygym.reporting.plots_surface import save_surface_heatmap
 from proxygym.reporting.report import markdown_table
@@ -272,6 +273,28 @@ def worst_floors(env_id: str, knob: str, values: list[float]) -> dict[float, flo
     return floors
 
 
+#: Policies the hackability search evaluates per knob setting. Its first candidates are the
+#: exact proxy- and true-optimal policies, which are a witness whenever each optimum is
+#: worse than the other on the other's objective; 2,000 keeps it to seconds per setting.
+HACKABILITY_BUDGET = 2_000
+
+
+def hackability_at(env_id: str, knob: str, value: float) -> str:
+    """Skalse et al.'s hackability of the proxy at one knob setting, as one line.
+
+    Hackable: two stationary deterministic policies ordered one way by the
+    proxy and the other way by the true objective
+    (:func:`proxygym.planning.hackability.hackability`; exhaustive where the
+    policies can be enumerated, else a search whose witness is a proof and
+    whose silence is not). "n/a" without a tabular model.
+    """
+    with gym.make(env_id, **{knob: value}) as env:
+        model = tabular.model_of(env)
+    if model is None:
+        return "n/a (no tabular model)"
+    return hackability(model, max_policies=HACKABILITY_BUDGET).verdict
+
+
 def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | None:
     """The grid of ``env_id`` and a summary row per knob setting (None: no agent finished).
 
@@ -310,6 +333,7 @@ def analyse_env(out: Path, env_id: str, values: list[float]) -> EnvSurface | Non
                 "true_optimal": summary["true_optimal"],
                 "oracle_true": summary["oracle_true"],
                 "final_normalised_true": float(final[value]),
+                "hackability": hackability_at(env_id, knob, value),
                 # Where unlimited pressure on the proxy leads: the exact proxy optimum.
                 "proxy_optimum_normalised": normalised(
                     summary["proxy_optimal"],
@@ -397,7 +421,8 @@ def report_text(args: Args, surfaces: list[EnvSurface], seconds: float, cells: f
             "",
             "Per knob setting, along training (`proxy_optimum_normalised`: the true return of "
             "the exact proxy-optimal policy, normalised the same way, where unlimited pressure "
-            "on the proxy leads; tabular models only):",
+            "on the proxy leads; tabular models only; `hackability`: Skalse et al.'s "
+            "definition, two policies the proxy and the true objective order oppositely):",
             "",
             markdown_table(surface.per_knob),
         ]
