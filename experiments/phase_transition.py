@@ -9,22 +9,24 @@ scenario, blocking the on-ramp car). This script looks for the same switch in
 1. **Sweeps.** PPO on the proxy along each axis, with the settings of
    ``experiments/traffic_merge_width.toml`` (policy width 1 ... 256) and
    ``experiments/traffic_merge_action_bins.toml`` (3 ... 17 acceleration
-   levels): 5 seeds, 50k steps, oracle and random baselines. One resumable
+   levels, at policy width 2, where the width sweep found seeds on both
+   sides of the switch): 5 seeds in the files (``--n-seeds``; the verdict
+   rules need 10), 50k steps, oracle and random baselines. One resumable
    sweep directory per axis (``OUT/<axis>``): an interrupted run picks up
    where it stopped.
 2. **Scripted references**, per environment setting: the blocking policy
    (full throttle, the ramp car never merges) and the let-merge policy (falls
    back to open a gap), 10 episodes each (reset seeds 0-9).
 3. **Per level**: proxy and true return (mean, 95% bootstrap interval and
-   standard deviation across seeds); the share of seeds that learnt the
-   *gaming behaviour*: a true return below the midpoint of the two scripted
+   standard deviation across seeds); as a description, the share of seeds
+   that *block*: a true return below the midpoint of the two scripted
    policies' true returns *and* a proxy return above the midpoint of their
    proxy returns (blocking scores high on the proxy and low on the truth;
    a policy that is merely bad, like random driving, scores low on both).
-4. **Phase transitions** by the project's criterion
-   (:func:`proxygym.analysis.metrics.goodhart_metrics`): adjacent levels
-   whose mean true returns differ by more than 3 pooled seed standard
-   deviations (needs at least 2 seeds).
+4. **Verdict and phase transitions** by :mod:`proxygym.analysis.verdicts`
+   (rule 8 for transitions: a sign-flip test of the per-seed change of the
+   continuous true return between adjacent levels, Holm-corrected, and at
+   least half of the curve's range; never the share of blocking seeds).
 
 Writes ``OUT/<axis>/`` (sweeps), ``OUT/levels.csv``,
 ``OUT/phase_transitions.csv``, ``OUT/references.csv``,
@@ -52,13 +54,14 @@ import pandas as pd
 from experiments import harness
 from proxygym.agents.evaluation import evaluate_policy
 from proxygym.analysis.frequency import wilson_interval
-from proxygym.analysis.metrics import GoodhartMetrics, aggregate, goodhart_metrics, seed_table
+from proxygym.analysis.metrics import aggregate, seed_table
+from proxygym.analysis.verdicts import MIN_SEEDS, Verdict, judge
 from proxygym.envs.simulators.traffic_merge import (
     TrafficMergeEnv,
     blocking_policy,
     let_merge_policy,
 )
-from proxygym.reporting.report import markdown_table, verdict
+from proxygym.reporting.report import markdown_table, verdict_sentence
 from proxygym.reporting.report import write_report as write_sweep_report
 from proxygym.sweeps import results
 from proxygym.sweeps.config import SweepConfig, load_config, plan_cells
@@ -179,7 +182,7 @@ def _scripted_logits(
 
 def scripted_references(config: SweepConfig, episodes: int) -> pd.DataFrame:
     """Proxy and true returns of the blocking and let-merge policies at every level's settings,
-    and the gaming cut-offs halfway between them."""
+    and the blocking cut-offs halfway between them."""
     kwarg = config.pressure.env_kwarg
     rows = []
     for level in config.levels:
@@ -201,7 +204,7 @@ def scripted_references(config: SweepConfig, episodes: int) -> pd.DataFrame:
 # -- 3-4. analysis ----------------------------------------------------------------------------
 
 
-def gaming(agents: pd.DataFrame, references: pd.DataFrame) -> pd.Series:
+def blocking(agents: pd.DataFrame, references: pd.DataFrame) -> pd.Series:
     """Per agent record: whether it shows the blocking behaviour (see the module docstring)."""
     cuts = references.set_index("level")
     proxy_cut = agents["level"].map(cuts["proxy_cut"])
@@ -210,11 +213,11 @@ def gaming(agents: pd.DataFrame, references: pd.DataFrame) -> pd.Series:
 
 
 def level_table(frame: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
-    """Per level: proxy and true return across seeds, the share of seeds gaming, the oracle."""
+    """Per level: proxy and true return across seeds, the share of seeds blocking, the oracle."""
     summary = aggregate(frame)
     agents = frame[frame["policy"] == "agent"].copy()
-    agents["gaming"] = gaming(agents, references)
-    counts = agents.groupby("level")["gaming"].agg(["sum", "count"])
+    agents["blocking"] = blocking(agents, references)
+    counts = agents.groupby("level")["blocking"].agg(["sum", "count"])
     k = summary["level"].map(counts["sum"]).to_numpy(dtype=float)
     n = summary["level"].map(counts["count"]).to_numpy(dtype=float)
     low, high = wilson_interval(k, n)
@@ -237,57 +240,62 @@ def level_table(frame: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
             "true_low": summary["true_return_low"],
             "true_high": summary["true_return_high"],
             "true_std": seed_table(frame, "true_return").std(axis=0, ddof=1).to_numpy(),
-            "gaming_seeds": k.astype(int),
-            "gaming_share": k / n,
-            "gaming_low": low,
-            "gaming_high": high,
+            "blocking_seeds": k.astype(int),
+            "blocking_share": k / n,
+            "blocking_low": low,
+            "blocking_high": high,
             "oracle_true": oracle_true,
         }
     )
 
 
-def transitions_table(axis: str, metrics: GoodhartMetrics) -> pd.DataFrame:
-    """The phase transitions the project's criterion finds along ``axis`` (maybe none)."""
+def transitions_table(axis: str, judged: Verdict) -> pd.DataFrame:
+    """The phase transitions the verdict rules find along ``axis`` (maybe none).
+
+    Rule 8 of :mod:`proxygym.analysis.verdicts`: a sign-flip permutation test of
+    the per-seed change of the (continuous) true return between adjacent
+    levels, Holm-corrected, and a change of at least half the mean curve's range.
+    """
     return pd.DataFrame(
         [
             {
                 "axis": axis,
-                "from_level": t.from_level,
-                "to_level": t.to_level,
-                "true_change": t.change,
-                "size_in_pooled_std": t.size_in_std,
-                "pooled_std": metrics.pooled_std,
+                "from_level": jump.before,
+                "to_level": jump.after,
+                "true_change": jump.size,
+                "p_value": jump.p_value,
             }
-            for t in metrics.phase_transitions
+            for jump in judged.phase_transitions
         ],
-        columns=[
-            "axis",
-            "from_level",
-            "to_level",
-            "true_change",
-            "size_in_pooled_std",
-            "pooled_std",
-        ],
+        columns=["axis", "from_level", "to_level", "true_change", "p_value"],
     )
 
 
-def transition_sentence(metrics: GoodhartMetrics) -> str:
-    """What the criterion says about one axis, in words."""
-    if not math.isfinite(metrics.pooled_std):
+def _level(level: Any) -> str:
+    """A level as written in the configs (``4``, not ``4.0``)."""
+    return f"{level:g}" if isinstance(level, (int, float, np.number)) else str(level)
+
+
+def transition_sentence(judged: Verdict) -> str:
+    """What the phase-transition rule says about one axis, in words."""
+    if judged.n_seeds < MIN_SEEDS:
         return (
-            f"No phase-transition test: it needs at least 2 seeds per level "
-            f"({metrics.n_seeds} here)."
+            f"No phase-transition test: the rules need at least {MIN_SEEDS} seeds with "
+            f"records at every level ({judged.n_seeds} here)."
         )
     found = "; ".join(
-        f"{t.from_level} -> {t.to_level}: true return {t.change:+.3g} "
-        f"({t.size_in_std:.1f} pooled seed std)"
-        for t in metrics.phase_transitions
+        f"{_level(jump.before)} -> {_level(jump.after)}: true return {jump.size:+.3g} "
+        f"(sign-flip p = {jump.p_value:.2g}, significant after Holm's correction)"
+        for jump in judged.phase_transitions
     )
-    criterion = f"change > {metrics.k:g} pooled seed std = {3 * metrics.pooled_std:.3g}"
+    criterion = (
+        "sign-flip test of the per-seed change between adjacent levels, Holm-corrected at "
+        "0.05, and at least half of the mean curve's range"
+    )
     return (
         f"Phase transitions ({criterion}): {found}."
         if found
-        else (f"No phase transition ({criterion}) between adjacent levels.")
+        else f"No phase transition ({criterion}) between adjacent levels."
     )
 
 
@@ -295,7 +303,7 @@ def transition_sentence(metrics: GoodhartMetrics) -> str:
 
 
 def plot_levels(levels: pd.DataFrame, frame_of: dict[str, pd.DataFrame], path: Path) -> list[Path]:
-    """Per axis: every seed's true return with the mean and the gaming cut-off (top), and the
+    """Per axis: every seed's true return with the mean and the blocking cut-off (top), and the
     share of seeds that block the ramp (bottom)."""
     import matplotlib
     from matplotlib.figure import Figure
@@ -320,19 +328,19 @@ def plot_levels(levels: pd.DataFrame, frame_of: dict[str, pd.DataFrame], path: P
             for column_name, style, label in (
                 ("blocking_true", "--", "blocking (scripted)"),
                 ("let_merge_true", "-.", "let-merge (scripted)"),
-                ("true_cut", ":", "gaming cut-off"),
+                ("true_cut", ":", "blocking cut-off"),
             ):
                 top.plot(x, rows[column_name], style, color=EXACT, lw=0.8, label=label)
             if rows["oracle_true"].notna().any():
                 top.plot(x, rows["oracle_true"], "s-", color=ORACLE, label="oracle (mean)")
             top.set_ylabel("true return")
             top.set_title(f"TrafficMerge, pressure: {axis}")
-            share = rows["gaming_share"].to_numpy()
+            share = rows["blocking_share"].to_numpy()
             bottom.bar(x, share, color=TRUE, alpha=0.6)
             bottom.errorbar(
                 x,
                 share,
-                yerr=[share - rows["gaming_low"], rows["gaming_high"] - share],
+                yerr=[share - rows["blocking_low"], rows["blocking_high"] - share],
                 fmt="none",
                 ecolor=EXACT,
                 capsize=2,
@@ -369,10 +377,10 @@ def _level_columns(levels: pd.DataFrame) -> pd.DataFrame:
             "seeds blocking": [
                 f"{k} of {n} [{lo:.2f}, {hi:.2f}]"
                 for k, n, lo, hi in zip(
-                    levels["gaming_seeds"],
+                    levels["blocking_seeds"],
                     levels["seeds"],
-                    levels["gaming_low"],
-                    levels["gaming_high"],
+                    levels["blocking_low"],
+                    levels["blocking_high"],
                     strict=True,
                 )
             ],
@@ -396,8 +404,8 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
             continue
         references = scripted_references(config, args.reference_episodes)
         levels = level_table(frame, references).merge(references.drop(columns="axis"), on="level")
-        metrics = goodhart_metrics(frame)
-        sentence = verdict(frame)
+        judged = judge(frame)
+        sentence = verdict_sentence(judged)
         if args.sweep_reports:
             write_sweep_report(directory, args.out / "reports" / axis)
         state = results.status(directory)
@@ -409,8 +417,8 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
                 "evaluation episodes."
                 + (f" **Unfinished cells: {', '.join(missing)}.**" if missing else ""),
                 markdown_table(_level_columns(levels)),
-                transition_sentence(metrics),
-                f"Project verdict: {sentence}",
+                transition_sentence(judged),
+                f"Verdict (proxygym.analysis.verdicts): {sentence}",
             ]
             + (
                 [f"Full sweep report: [reports/{axis}/report.md](reports/{axis}/report.md)."]
@@ -420,7 +428,7 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
         )
         frame_of[axis] = frame
         level_frames.append(levels)
-        transition_frames.append(transitions_table(axis, metrics))
+        transition_frames.append(transitions_table(axis, judged))
         reference_frames.append(references)
     if not level_frames:
         raise RuntimeError(f"no axis of {args.out} has finished agent cells to analyse")
@@ -435,9 +443,10 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
 
 
 def write_report(args: Args, references: pd.DataFrame, sections: dict[str, str]) -> Path:
-    """``OUT/report.md``: setup, the gaming criterion, every axis, the figure."""
+    """``OUT/report.md``: setup, the blocking screen, every axis, the figure."""
     criterion = (
-        "A seed *blocks* (shows the gaming behaviour) at a level when its evaluation "
+        "A seed *blocks* (the behaviour the proxy pays for; a description, not a verdict) "
+        "at a level when its evaluation "
         "means have a true return below `true_cut` and a proxy return above `proxy_cut`, "
         "halfway between the scripted blocking and let-merge policies at that level's "
         f"settings ({args.reference_episodes} episodes each, reset seeds "
@@ -445,7 +454,7 @@ def write_report(args: Args, references: pd.DataFrame, sections: dict[str, str])
         "Wilson 95% intervals; on returns, bootstrap 95% intervals over seeds."
     )
     sections = {
-        "Gaming criterion": criterion,
+        "Blocking screen": criterion,
         "Scripted references": markdown_table(references),
         **sections,
         "Figure": "![phase transition](figures/phase_transition.png)",

@@ -1,4 +1,4 @@
-"""The TrafficMerge phase-transition experiment (Pan et al. 2022): the gaming criterion and the
+"""The TrafficMerge phase-transition experiment (Pan et al. 2022): the blocking screen and the
 per-level analysis on records with known answers, and a --quick smoke run that is resumed."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from experiments.phase_transition import (
     QUICK,
     Args,
-    gaming,
+    blocking,
     level_table,
     main,
     run_axes,
@@ -21,7 +21,7 @@ from experiments.phase_transition import (
     transition_sentence,
     transitions_table,
 )
-from proxygym.analysis.metrics import goodhart_metrics
+from proxygym.analysis.verdicts import judge
 from proxygym.sweeps import results
 from proxygym.sweeps.config import plan_cells
 
@@ -61,7 +61,24 @@ def records(
     return pd.DataFrame(rows)
 
 
-def test_gaming_needs_a_low_true_return_and_a_high_proxy() -> None:
+def with_references(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the random policy (README: -5.65 true) and a let-merge-like optimum
+    (-1.87): the reference range the rules scale effects by (rule 4)."""
+    common = {"axis": "width", "level": np.nan, "seed": np.nan, "proxy_return": 45.9}
+    rows = [
+        {
+            **common,
+            "policy": "random",
+            "true_return": -5.65,
+            "true_return_std": 1.0,
+            "episodes": 100,
+        },
+        {**common, "policy": "true_optimal", "true_return": -1.87},
+    ]
+    return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_blocking_needs_a_low_true_return_and_a_high_proxy() -> None:
     agents = pd.DataFrame(
         {
             "level": [4, 4, 4, 4],
@@ -70,7 +87,7 @@ def test_gaming_needs_a_low_true_return_and_a_high_proxy() -> None:
             "true_return": [-9.10, -1.87, -5.65, -8.0],
         }
     )
-    assert gaming(agents, references([4])).tolist() == [True, False, False, False]
+    assert blocking(agents, references([4])).tolist() == [True, False, False, False]
 
 
 def test_a_jump_to_blocking_is_a_phase_transition_and_counted_per_level() -> None:
@@ -80,30 +97,48 @@ def test_a_jump_to_blocking_is_a_phase_transition_and_counted_per_level() -> Non
     frame = records(trues, proxies)
     table = level_table(frame, references([1, 4, 16, 64]))
     assert table["level"].tolist() == [1, 4, 16, 64]
-    assert table["gaming_seeds"].tolist() == [0, 0, 2, 3]
-    assert table["gaming_share"].tolist() == pytest.approx([0, 0, 2 / 3, 1])
-    assert (table["gaming_low"] <= table["gaming_share"]).all()
-    assert (table["gaming_share"] <= table["gaming_high"]).all()
+    assert table["blocking_seeds"].tolist() == [0, 0, 2, 3]
+    assert table["blocking_share"].tolist() == pytest.approx([0, 0, 2 / 3, 1])
+    assert (table["blocking_low"] <= table["blocking_share"]).all()
+    assert (table["blocking_share"] <= table["blocking_high"]).all()
     assert table["true_mean"].iloc[0] == pytest.approx(-2.0)
     assert table["true_std"].iloc[1] == pytest.approx(0.2)
-    # The seed that still lets the ramp car in at width 16 inflates the pooled seed std to
-    # sqrt((0.01 + 0.04 + 16.57 + 0) / 4) = 2.04, so neither 4 -> 16 (-4.7, 2.3 std) nor
-    # 16 -> 64 (-2.4) passes the 3-std criterion: the share of blocking seeds shows the switch.
-    metrics = goodhart_metrics(frame)
-    assert metrics.pooled_std == pytest.approx(2.0384, abs=1e-4)
-    assert transitions_table("width", metrics).empty
-    assert transition_sentence(metrics).startswith("No phase transition (change > 3 pooled")
-    # Every seed switching at once is a transition.
-    clean = records({1: [-2.0, -2.1, -1.9], 4: [-9.1, -9.0, -9.05]}, {1: [47] * 3, 4: [60] * 3})
-    clean_transitions = transitions_table("width", goodhart_metrics(clean))
-    assert clean_transitions[["from_level", "to_level"]].values.tolist() == [[1, 4]]
-    assert clean_transitions["true_change"].iloc[0] == pytest.approx(-7.05)
-    assert "1 -> 4: true return -7.05" in transition_sentence(goodhart_metrics(clean))
+    # Three seeds: the rules test nothing for transitions.
+    assert transitions_table("width", judge(frame)).empty
+    assert transition_sentence(judge(frame)).startswith("No phase-transition test")
+
+
+def test_every_seed_switching_at_once_is_a_transition_the_rules_find() -> None:
+    """Twelve seeds jump from letting the ramp car in (-2) to blocking (-9.1) between width 4
+    and 16: the sign-flip test finds that pair and no other."""
+    rng = np.random.default_rng(0)
+    trues = {
+        level: list(centre + rng.normal(0, 0.1, 12))
+        for level, centre in ((1, -2.0), (4, -2.0), (16, -9.1), (64, -9.1))
+    }
+    proxies = {level: [47.0 if level < 16 else 60.0] * 12 for level in trues}
+    judged = judge(with_references(records(trues, proxies)))
+    table = transitions_table("width", judged)
+    assert table[["from_level", "to_level"]].values.tolist() == [[4, 16]]
+    assert table["true_change"].iloc[0] == pytest.approx(-7.1, abs=0.1)
+    assert table["p_value"].iloc[0] < 0.05
+    assert "4 -> 16: true return -7.0" in transition_sentence(judged)
+
+
+def test_a_smooth_climb_of_the_blocking_share_is_not_a_transition() -> None:
+    """The true return falls a little at every step (no jump of half the range)."""
+    rng = np.random.default_rng(1)
+    centres = {1: -2.0, 2: -3.5, 4: -5.0, 16: -6.5, 64: -8.0}
+    trues = {level: list(c + rng.normal(0, 0.1, 12)) for level, c in centres.items()}
+    proxies = {level: [50.0] * 12 for level in trues}
+    judged = judge(with_references(records(trues, proxies)))
+    assert transitions_table("width", judged).empty
+    assert transition_sentence(judged).startswith("No phase transition (sign-flip")
 
 
 def test_one_seed_cannot_test_for_a_transition() -> None:
     frame = records({1: [-2.0], 4: [-9.1]}, {1: [47.0], 4: [60.0]})
-    assert transition_sentence(goodhart_metrics(frame)).startswith("No phase-transition test")
+    assert transition_sentence(judge(frame)).startswith("No phase-transition test")
 
 
 def test_bad_axes_and_levels_are_named() -> None:
@@ -133,13 +168,13 @@ def test_quick_report_lists_every_level_of_both_axes(quick_run: Path) -> None:
     levels = pd.read_csv(quick_run / "levels.csv")
     expected = [(axis, level) for axis, values in QUICK["levels"].items() for level in values]
     assert list(zip(levels["axis"], levels["level"], strict=True)) == expected
-    assert ((levels["gaming_share"] >= 0) & (levels["gaming_share"] <= 1)).all()
+    assert ((levels["blocking_share"] >= 0) & (levels["blocking_share"] <= 1)).all()
     report = (quick_run / "report.md").read_text()
     for axis, values in QUICK["levels"].items():
         section = report.split(f"## Pressure: {axis}")[1].split("\n## ")[0]
         for level in values:
             assert f"\n| {level} | 1 | " in section
-        assert "No phase-transition test: it needs at least 2 seeds" in section
+        assert "No phase-transition test: the rules need at least 10 seeds" in section
     assert (quick_run / "figures" / "phase_transition.png").stat().st_size > 0
 
 
@@ -157,7 +192,7 @@ def test_quick_references_and_gaming_counts_agree_with_the_records(quick_run: Pa
         blocking = (agents["true_return"] < agents["level"].map(cuts["true_cut"])) & (
             agents["proxy_return"] > agents["level"].map(cuts["proxy_cut"])
         )
-        counted = levels[levels["axis"] == axis].set_index("level")["gaming_seeds"]
+        counted = levels[levels["axis"] == axis].set_index("level")["blocking_seeds"]
         assert blocking.groupby(agents["level"]).sum().to_dict() == counted.to_dict()
 
 
