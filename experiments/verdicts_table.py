@@ -65,6 +65,8 @@ def sweep_directories(root: Path) -> Iterator[Path]:
 def records(directory: Path) -> pd.DataFrame:
     """The records the rules judge: the sweep's own, plus a shared surface oracle if one applies."""
     frame = results.load(directory)
+    if frame.empty:
+        return frame
     env_id = str(frame["env"].iloc[0])
     if (
         "=" not in directory.name
@@ -126,7 +128,7 @@ def table(root: Path) -> pd.DataFrame:
     rows = []
     for directory in sweep_directories(root):
         frame = records(directory)
-        if not (frame["policy"] == "agent").any():
+        if frame.empty or not (frame["policy"] == "agent").any():
             continue
         rows.append(row(root, directory, judge(frame), frame))
     return pd.DataFrame(rows, columns=list(COLUMNS))
