@@ -10,21 +10,22 @@ where a tabular model exists). Each environment is its own sweep directory,
 ``OUT/<Name>-v0``, so ``proxygym report OUT/<Name>-v0`` works on it and a
 second run into the same OUT skips every finished cell.
 
-Writes ``OUT/<Name>-v0/`` (a sweep with its own report.md and figures),
-``OUT/summary.csv`` and ``OUT/report.md``: per environment the Goodhart point
-(level where the mean true return peaks), drop height, Kendall tau between
-mean proxy and mean true return along the checkpoints, the final proxy and
-true returns, the oracle's and the random policy's true returns, and the
-final true return normalised by the exact optimum (where a tabular model
-exists) and by the oracle.
+Writes ``OUT/<Name>-v0/`` (a sweep with its own report.md, results.csv and
+figures), ``OUT/summary.csv`` and ``OUT/report.md``: per environment the
+verdict of :mod:`proxygym.analysis.verdicts` (a Goodhart point only where it
+finds a Goodhart curve), the normalised drop height, Kendall tau between mean
+proxy and mean true return along the checkpoints (a description), the final
+proxy and true returns, the references' true returns, and the final true
+return normalised by the exact optimum (where a tabular model exists) and by
+the oracle.
 
 Size and runtime on 2 cores: ``--quick`` (BoatRace and TrafficMerge, 1 seed,
 4,096 steps, 1 worker) took 32 s (16 s of CPU) while other jobs kept the
-load average at 6-7. The full size (16 environments x 5 seeds x agent and
-oracle: 21 M training steps) is estimated at about 3.0 h with ``--workers 2``
-on otherwise idle cores, from PPO throughput measured in CPU time at 585-3,620
-steps/s per core depending on the environment (``--estimate``; the table is in
-experiments/goodhart_curves.md). A busy machine takes several times longer.
+load average at 6-7. With ``--engine jax --n-seeds 20`` the 13 environments
+the JAX engine runs took 16 min (agents and oracles, 64 M training steps).
+With SB3, 5 seeds of all 16 took about 6.6 h with ``--workers 2`` on a
+shared machine (``--estimate`` prints the expected time per environment); the
+verdict rules need at least 10 seeds.
 
     python -m experiments.goodhart_curves --out runs/goodhart_curves
     python -m experiments.goodhart_curves --envs BoatRace SpeedTrack --seeds 0 1 2

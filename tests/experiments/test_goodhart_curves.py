@@ -251,37 +251,36 @@ def _number(cell: str) -> float:
 
 
 def test_write_up_summary_matches_the_stored_full_size_results() -> None:
-    """Every number of the write-up's full-size table is the stored summary.csv's, rounded.
+    """Every verdict and number of the write-up's stored-run table is the stored summary's.
 
     The write-up (experiments/goodhart_curves.md) is typed by hand from
-    docs/results/goodhart_curves/summary.csv; this catches a mistyped or stale row.
+    docs/results/goodhart_curves_jax/summary.csv (and its verdicts); this
+    catches a mistyped or stale row.
     """
     root = Path(__file__).resolve().parents[2]
-    summary = pd.read_csv(root / "docs/results/goodhart_curves/summary.csv").set_index("env")
+    summary = pd.read_csv(root / "docs/results/goodhart_curves_jax/summary.csv").set_index("env")
     text = (root / "experiments/goodhart_curves.md").read_text()
-    section = text.split("## Summary at full size", 1)[1].split("\n\n(", 1)[0]
+    section = text.split("## Summary: the stored 20-seed run", 1)[1].split("Mean curves", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
     columns = {
-        "Goodhart point": "goodhart_point",
-        "drop height": "drop_height",
-        "Kendall tau": "kendall_tau",
         "final proxy": "final_proxy",
-        "final true": "final_true",
-        "oracle true": "oracle_true",
-        "random true": "random_true",
-        "true optimum": "true_optimal",
-        "proxy opt. true": "proxy_optimal",
-        "final true score": "final_true_score",
-        "final oracle score": "final_oracle_score",
+        "oracle": "oracle_true",
+        "random": "random_true",
+        "exact optimum": "true_optimal",
+        "proxy optimum's true": "proxy_optimal",
+        "NDH": "ndh",
     }
-    body = rows[1:]
+    body = rows[2:]
     assert {row.split("|")[1].strip() for row in body} == {
         env.split("/", 1)[1].removesuffix("-v0") for env in summary.index
     }
     for row in body:
         cells = dict(zip(header, (cell.strip() for cell in row.strip("|").split("|")), strict=True))
         stored = summary.loc[f"proxygym/{cells['env']}-v0"]
+        assert cells["verdict"] == f"**{stored['verdict']}**", cells["env"]
+        end = cells["true: start -> end"].split("->")[1]
+        assert _number(end) == pytest.approx(float(stored["final_true"]), rel=0.01, abs=0.01)
         for title, column in columns.items():
             typed, value = _number(cells[title]), float(stored[column])
             if math.isnan(value):
