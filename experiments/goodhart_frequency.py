@@ -27,7 +27,7 @@ Exact computation on thousands of small MDPs, no learning:
    on the path, the end and the stop, normalised so that the uniform policy
    scores 0 and the true optimum 1.
 
-Writes ``OUT/paths.csv`` (one row per MDP), ``OUT/by_angle.csv``,
+Writes ``OUT/paths.csv.gz`` (one row per MDP, floats to 6 significant digits), ``OUT/by_angle.csv``,
 ``OUT/by_pressure.csv``, ``OUT/summary.csv``, ``OUT/figures/*.png`` (and
 ``.svg``) and ``OUT/report.md``. ``--quick`` is the size the test suite runs.
 
@@ -51,6 +51,7 @@ import pandas as pd
 
 from experiments import harness
 from proxygym.analysis.frequency import binned_rates, cumulative_frequency, wilson_interval
+from proxygym.analysis.verdicts import MIN_EFFECT
 from proxygym.planning.angle_stopping import early_stopping_path
 from proxygym.planning.tabular import TabularModel, evaluate, solve
 from proxygym.reporting.report import markdown_table
@@ -307,6 +308,11 @@ def _events(paths: pd.DataFrame) -> dict[str, np.ndarray]:
         "material_drop": (
             paths["goodhart_drop"] & (paths["loss_unstopped"] >= MATERIAL_LOSS)
         ).to_numpy(dtype=float),
+        # The verdict rules' scale: a fall of at least MIN_EFFECT (10 %) of the reference
+        # range (here the true optimum's gain over the uniform start, exactly known).
+        "meaningful_drop": (
+            paths["goodhart_drop"] & (paths["loss_unstopped"] >= MIN_EFFECT)
+        ).to_numpy(dtype=float),
         "drop_avoided": paths["drop_avoided"].to_numpy(dtype=float),
         "stopped_at_start": paths["stopped_at_start"].to_numpy(dtype=float),
     }
@@ -490,7 +496,10 @@ def _setup_text(args: Args) -> str:
         f"{args.temperatures[-2]:g} (reward RMS units), then the greedy proxy optimum. A drop: "
         "the true return falls between two consecutive points while the proxy does not. "
         f"A material drop: the path ends at least {MATERIAL_LOSS:g} of the true optimum's gain "
-        "over the uniform policy below its best point. Losses are in units of that gain. The "
+        "over the uniform policy below its best point; a meaningful drop: at least "
+        f"{MIN_EFFECT:g} of it, the scale on which proxygym.analysis.verdicts counts a fall "
+        "(its seed rules do not apply: every path is exact, so only which MDPs were drawn is "
+        "noise, and rates carry Wilson intervals over MDPs). Losses are in units of that gain. The "
         "early-stopping rule is told the exact projected angle."
     )
 
@@ -516,7 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     angles = by_angle(paths, args.bin_degrees)
     headline = summary(paths)
     pressure = by_pressure(paths, args.temperatures)
-    tables = {"paths": paths, "by_angle": angles, "summary": headline, "by_pressure": pressure}
+    # One row per MDP: the records every number is computed from, compressed (20,000 rows).
+    harness.write_csv_gz(args.out / "paths.csv.gz", paths)
+    tables = {"by_angle": angles, "summary": headline, "by_pressure": pressure}
     harness.write_tables(args.out, tables)
     figures = args.out / "figures"
     plot_by_angle(angles, figures)
@@ -524,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(headline))
 
     columns = ["family", "bin_low", "bin_high", "n", "drop", "drop_low", "drop_high"]
-    columns += ["material_drop", "drop_avoided", "stopped_at_start"]
+    columns += ["material_drop", "meaningful_drop", "drop_avoided", "stopped_at_start"]
     columns += ["loss_unstopped_mean", "loss_stopped_mean"]
     greedy = pressure.groupby("angle_group", sort=False).last().reset_index()
     sections = {

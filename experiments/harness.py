@@ -486,6 +486,17 @@ def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     return path
 
 
+def write_csv_gz(path: Path, frame: pd.DataFrame, digits: int = 6) -> Path:
+    """Write ``frame`` gzip-compressed to ``path`` atomically, floats to ``digits`` significant
+    digits: for per-record tables too large to store in the repository as plain CSV. The
+    gzip header carries no time stamp, so the same table gives the same bytes."""
+    import gzip
+
+    text = frame.to_csv(index=False, float_format=f"%.{digits}g").encode()
+    results.write_atomic(path, gzip.compress(text, compresslevel=9, mtime=0))
+    return path
+
+
 def write_tables(directory: Path, tables: Mapping[str, pd.DataFrame]) -> None:
     """Write each table as ``directory / f"{name}.csv"`` (:func:`write_csv`)."""
     for name, frame in tables.items():

@@ -174,7 +174,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_quick_run_rates_are_frequencies_over_every_mdp(quick_run: Path) -> None:
-    paths = pd.read_csv(quick_run / "paths.csv")
+    paths = pd.read_csv(quick_run / "paths.csv.gz")
     assert len(paths) == QUICK["random_mdps"] + QUICK["gridworlds"]
     by_angle = pd.read_csv(quick_run / "by_angle.csv")
     for family, rows in by_angle.groupby("family"):
@@ -194,7 +194,7 @@ def test_quick_run_rates_are_frequencies_over_every_mdp(quick_run: Path) -> None
 
 
 def test_quick_run_early_stopping_never_ends_below_the_start(quick_run: Path) -> None:
-    paths = pd.read_csv(quick_run / "paths.csv")
+    paths = pd.read_csv(quick_run / "paths.csv.gz")
     scale = np.maximum(1.0, paths["true_start"].abs())
     assert (paths["true_stopped"] >= paths["true_start"] - 1e-9 * scale).all()
     assert (paths["stopped_normalised"] >= -1e-9).all()
@@ -209,7 +209,7 @@ def test_quick_run_early_stopping_never_ends_below_the_start(quick_run: Path) ->
 
 
 def test_quick_run_pressure_curves_rise_to_the_drop_rate(quick_run: Path) -> None:
-    paths = pd.read_csv(quick_run / "paths.csv")
+    paths = pd.read_csv(quick_run / "paths.csv.gz")
     pressure = pd.read_csv(quick_run / "by_pressure.csv")
     assert pressure["point"].max() == len(TEMPERATURES)
     for _, rows in pressure.groupby("angle_group"):
