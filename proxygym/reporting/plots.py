@@ -51,6 +51,19 @@ def _positions(levels: list[Any]) -> tuple[np.ndarray, list[str] | None]:
     return np.arange(len(levels), dtype=float), [str(v) for v in levels]
 
 
+def _evaluated_positions(frame: pd.DataFrame, levels: list[Any]) -> np.ndarray:
+    """x positions of the levels where they were evaluated: on the ``timesteps`` axis, the
+    mean training step of the agents' evaluations at each level (a checkpoint is evaluated
+    when training crosses it, at the end of a rollout, so 6,250 may be step 8,192); else
+    :func:`_positions`."""
+    x, labels = _positions(levels)
+    agents = frame[frame["policy"] == "agent"]
+    if labels is not None or "step" not in agents or set(agents["axis"]) != {"timesteps"}:
+        return x
+    steps = agents.groupby("level")["step"].mean()
+    return np.array([float(steps.get(level, at)) for level, at in zip(levels, x, strict=True)])
+
+
 def _style_x(ax: Any, axis: str, levels: list[Any]) -> None:
     x, labels = _positions(levels)
     if labels is not None:
@@ -70,7 +83,7 @@ def goodhart_curve(frame: pd.DataFrame, metrics: GoodhartMetrics | None = None) 
     metrics = metrics or goodhart_metrics(frame)
     summary = aggregate(frame)
     levels = list(summary["level"])
-    x, _ = _positions(levels)
+    x = _evaluated_positions(frame, levels)
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
         ax = fig.subplots()

@@ -90,6 +90,16 @@ def test_the_verdict_sentence_names_a_planted_goodhart_curve() -> None:
     assert "to a peak at 4000" in sentence
 
 
+def test_the_goodhart_curve_is_drawn_at_the_evaluated_steps() -> None:
+    """A checkpoint is evaluated when training crosses it: level 6,250 at step 8,192."""
+    frame = synthetic(rising, rising, levels=[1, 2, 4])
+    frame["step"] = frame["level"].map({1: 1, 2: 3, 4: 4})
+    line = goodhart_curve(frame).axes[0].get_lines()[0]
+    assert list(line.get_xdata()) == [1.0, 3.0, 4.0]
+    frame["axis"] = "width"  # levels of other axes are where they are
+    assert list(goodhart_curve(frame).axes[0].get_lines()[0].get_xdata()) == [1.0, 2.0, 4.0]
+
+
 def test_figures_accept_non_numeric_levels() -> None:
     frame = synthetic(rising, rising, levels=[1, 2])
     frame["level"] = frame["level"].map({1: True, 2: False})
