@@ -37,14 +37,14 @@ Cost. ``--quick`` (1 seed, 2,048 steps, 3 checkpoints, 2 evaluation
 episodes: far too little training to game, it checks the pipeline) takes
 19-25 CPU-seconds, 47-80 s of wall time on a shared 2-core machine at load
 average 6-9 (idle, wall time should be close to the CPU time; not measured).
-The full size (5 seeds; one agent and one oracle run per seed and
-environment: 10 x 50,000 BoatRace steps and 10 x 200,000 LagoonRace steps)
-was estimated, not run: PPO with the tuned settings trains at about 3,200
-steps per CPU-second on BoatRace and 590 on LagoonRace (its 10 epochs of
-64-sample minibatches), so about 160 + 3,400 CPU-seconds plus a minute of
-evaluations: about 30 minutes with ``--workers 2`` on 2 otherwise idle cores.
+The full size (10 seeds, the verdict rules' minimum; one agent and one
+oracle run per seed and environment) on SB3 trains 20 x 50,000 BoatRace
+steps and 20 x 200,000 LagoonRace steps; an earlier 5-seed run took about
+an hour with ``--workers 2`` on a shared machine. With ``--engine jax``, 20
+seeds of both took 288 s on 2 cores.
 
     python -m experiments.coast_runners --out runs/coast_runners --workers 2
+    python -m experiments.coast_runners --engine jax --seeds 20 --out runs/coast_runners
     python -m experiments.coast_runners --quick --out /tmp/coast_runners
 """
 
