@@ -374,7 +374,7 @@ def _seeds_needed(estimate: Estimate, threshold: float) -> int | None:
     half = (estimate.high - estimate.low) / 2
     if distance == 0 or half == 0:
         return None
-    return max(MIN_SEEDS, math.ceil(estimate.n * (half / distance) ** 2))
+    return max(MIN_SEEDS, estimate.n + 1, math.ceil(estimate.n * (half / distance) ** 2))
 
 
 def _gaming(
@@ -543,11 +543,15 @@ def judge(frame: pd.DataFrame, *, axis: str | None = None) -> Verdict:
             f"start fall {start_fall.text()}.{gate_note}",
             **common,
         )
-    needed = [
-        k
-        for k in (_seeds_needed(fall, threshold), _seeds_needed(start_fall, threshold))
-        if k is not None
+    # Only the estimates still open count: a decided one needs no more seeds.
+    undecided = [(fall, threshold)] if fall.high >= threshold else []
+    undecided += [(start_fall, threshold)] if start_fall.high >= threshold else []
+    undecided += [
+        (estimate, MIN_EFFECT * scale)
+        for _, estimate in matched
+        if estimate.high >= MIN_EFFECT * scale and estimate.value > 0
     ]
+    needed = [k for k in (_seeds_needed(e, t) for e, t in undecided) if k is not None]
     more = f" About {max(needed)} seeds would decide it." if needed else ""
     return Verdict(
         "inconclusive",

@@ -298,3 +298,15 @@ def test_welch_interval_is_scipys() -> None:
     interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert estimate.value == pytest.approx(a.mean() - b.mean())
     assert (estimate.low, estimate.high) == pytest.approx((interval.low, interval.high))
+
+
+def test_an_open_shortfall_asks_for_more_seeds_than_it_has() -> None:
+    """Shortfall 6 below the exact optimum (threshold 10), too noisy at 10 seeds to decide:
+    the reason names a seed count above the 10 it had."""
+    rng = np.random.default_rng(17)
+    records = sweep([94.0] * 6, rng, noise=10.0, proxy=[60.0] * 6, exact_proxy=50.0)
+    verdict = judge(records)
+    assert verdict.label == "inconclusive"
+    assert "shortfall below the exact reference" in verdict.reason
+    needed = int(verdict.reason.split("About ")[1].split(" seeds")[0])
+    assert needed > 10
