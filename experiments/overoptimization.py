@@ -236,8 +236,10 @@ def bon_records(bon: pd.DataFrame, pool: Any, m: int) -> pd.DataFrame:
     Each reward-model fit is a seed and each n a level (axis ``best_of_n``).
     The references are exact for the pool: the random policy is best-of-1,
     the pool's mean true return (its spread over the pool's episodes is its
-    noise), and the true optimum is the pool's best episode, what unlimited
-    selection on the true return itself would pick.
+    noise; its proxy return the fits' mean score of the pool), and the true
+    optimum is the pool's best episode, what unlimited selection on the true
+    return itself would pick (no proxy return: each fit scores it
+    differently, so it is no gaming reference).
     """
     rows = bon[bon["m"] == m]
     agents = pd.DataFrame(
@@ -252,11 +254,14 @@ def bon_records(bon: pd.DataFrame, pool: Any, m: int) -> pd.DataFrame:
     )
     true = np.asarray(pool.true_returns, dtype=float)
     common = {"axis": "best_of_n", "level": np.nan, "seed": np.nan, "proxy_return": np.nan}
+    best_of_1 = rows[rows["n"] == 1]["proxy_score"]
     references = pd.DataFrame(
         [
             {
                 **common,
                 "policy": "random",
+                # best-of-1 is the pool itself: its proxy is the fits' mean score of the pool
+                "proxy_return": float(best_of_1.mean()) if len(best_of_1) else np.nan,
                 "true_return": float(true.mean()),
                 "true_return_std": float(true.std()),
                 "episodes": len(true),

@@ -69,7 +69,11 @@ unchanged. Numbers are the module constants below.
    episodes, not of training seeds; an exact optimum has none); against
    the oracle, Welch's interval. Meaningful: at least ``MIN_EFFECT`` of R when
    R exists, else at least ``MIN_EFFECT`` of the largest |true return| among
-   agent and references.
+   agent and references. A reference without a proxy return (an oracle
+   shared from another knob setting, or an optimum whose proxy return depends
+   on the seed) cannot be matched on the proxy and is no gaming reference
+   (added when such records first reached this rule, where NaN comparisons
+   had crashed or silently matched).
 8. **Phase transitions** are found on the per-seed true return, never on a
    thresholded proxy: for each pair of adjacent levels, the per-seed changes
    are tested by an exact sign-flip permutation test of their mean (all 2^n
@@ -167,6 +171,8 @@ def mean_interval(
     n = len(x)
     if n < 2:
         raise ValueError(f"an interval needs at least 2 values, got {n}")
+    if not np.isfinite(x).all():
+        raise ValueError("an interval needs finite values, got NaN or infinity")
     mean = float(x.mean())
     se = float(x.std(ddof=1) / math.sqrt(n))
     if se == 0:
@@ -386,7 +392,10 @@ def _gaming(
     """The reference the agent games, if any; and every shortfall estimate it matches on proxy."""
     matched = []
     for reference in references.values():
-        if not reference.valid:
+        # Without a proxy return (a reference recorded at another setting, or one that has
+        # none) the agent cannot be said to match it on the proxy: it is no gaming reference.
+        proxies = reference.proxy_values if reference.proxy_values is not None else reference.proxy
+        if not reference.valid or not np.isfinite(proxies).all():
             continue
         if reference.proxy_values is not None:
             proxy_gap = welch_interval(reference.proxy_values, agent_proxy)

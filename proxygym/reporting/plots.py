@@ -114,9 +114,7 @@ def goodhart_curve(frame: pd.DataFrame, metrics: GoodhartMetrics | None = None) 
             )
         scripted = _reference(frame, "scripted")
         if scripted is not None:
-            ax.axhline(
-                scripted, color=EXACT, linestyle=":", linewidth=0.8, label="scripted: true"
-            )
+            ax.axhline(scripted, color=EXACT, linestyle=":", linewidth=0.8, label="scripted: true")
         _style_x(ax, metrics.axis, levels)
         ax.set_ylabel("return")
         seeds = "1 seed" if metrics.n_seeds == 1 else f"{metrics.n_seeds} seeds"

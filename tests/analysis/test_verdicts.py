@@ -310,3 +310,15 @@ def test_an_open_shortfall_asks_for_more_seeds_than_it_has() -> None:
     assert "shortfall below the exact reference" in verdict.reason
     needed = int(verdict.reason.split("About ")[1].split(" seeds")[0])
     assert needed > 10
+
+
+def test_a_reference_without_a_proxy_return_is_no_gaming_reference() -> None:
+    """An exact optimum whose proxy return is unknown (NaN) is still the range's end, but
+    the agent cannot be said to match it on the proxy."""
+    rng = np.random.default_rng(16)
+    records = sweep([-20.0] * 6, rng, proxy=[99.0] * 6, exact_proxy=np.nan, random_proxy=40.0)
+    verdict = judge(records)
+    assert verdict.label == "gaming"
+    assert "below the random reference" in verdict.reason  # not the exact one
+    with pytest.raises(ValueError, match="finite values"):
+        mean_interval([1.0, np.nan, 2.0])

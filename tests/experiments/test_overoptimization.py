@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.overoptimization import Args, best_of_n_study, bon_records, main, n_values
+from experiments.overoptimization import (
+    Args,
+    best_of_n_study,
+    bon_records,
+    bon_verdicts,
+    main,
+    n_values,
+)
 from proxygym.analysis.verdicts import range_at
 from proxygym.envs.learned_proxy import collect_trajectories
 
@@ -97,3 +104,26 @@ def test_more_comparisons_give_a_smaller_beta_and_the_law_extrapolates() -> None
     mean = bon.groupby(["m", "n"])["true_return"].mean()
     for m in (30, 3000):
         assert mean[m, 2] > mean[m, 1]
+
+
+def test_best_of_n_on_a_planted_pool_is_judged_without_error() -> None:
+    """Ten fits whose best-of-n rises and levels off: judged, not a Goodhart curve."""
+
+    class Pool:
+        true_returns = np.linspace(-500.0, -300.0, 101)
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {
+            "m": 30,
+            "rm_seed": seed,
+            "n": n,
+            "true_return": -400 + 10 * np.log2(n) + rng.normal(),
+            "proxy_score": float(np.log2(n)),
+        }
+        for seed in range(10)
+        for n in (1, 2, 4, 8, 16)
+    ]
+    judged = bon_verdicts(pd.DataFrame(rows), Pool())
+    assert list(judged["m"]) == [30] and judged["n_fits"].iloc[0] == 10
+    assert judged["verdict"].iloc[0] == "no-divergence"
