@@ -355,9 +355,12 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
     assert "| proxygym/SpeedTrack-v0 | 0.6 | 0 |" in report
     # The exact proxy optimum's true return 60, normalised: (60 - 40) / (140 - 40).
     # One seed: no verdict; NDH (80 - 40) / (140 - 40) describes the mean curve all the same.
+    # Skalse hackability at harshness 6: the exact optima are a witness.
     assert (
-        "| 6 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 | 0.2 |" in report
+        "| 6 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 "
+        "| hackable (witness among 2000 policies) | 0.2 |" in report
     )
+    assert "| 0 | inconclusive | none |" in report and "| no witness among 2000 searched" in report
 
 
 @pytest.mark.slow
