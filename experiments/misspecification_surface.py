@@ -288,7 +288,8 @@ def hackability_at(env_id: str, knob: str, value: float) -> str:
     policies can be enumerated, else a search whose witness is a proof and
     whose silence is not). "n/a" without a tabular model.
     """
-    with gym.make(env_id, **{knob: value}) as env:
+    kwargs: dict[str, Any] = {knob: value}
+    with gym.make(env_id, **kwargs) as env:
         model = tabular.model_of(env)
     if model is None:
         return "n/a (no tabular model)"

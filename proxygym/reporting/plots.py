@@ -79,7 +79,8 @@ def _reference(frame: pd.DataFrame, policy: str) -> float | None:
 
 
 def goodhart_curve(frame: pd.DataFrame, metrics: GoodhartMetrics | None = None) -> Figure:
-    """Mean proxy and true return against pressure with 95% bands; Goodhart point and references."""
+    """Mean proxy and true return against pressure with 95% bands, the references, and the
+    Goodhart point where :mod:`proxygym.analysis.verdicts` finds a Goodhart curve."""
     metrics = metrics or goodhart_metrics(frame)
     summary = aggregate(frame)
     levels = list(summary["level"])

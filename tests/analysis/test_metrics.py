@@ -52,45 +52,11 @@ def peaked(level: float) -> float:
     return {1: 4.0, 2: 6.0, 4: 8.0, 8: 10.0, 16: 7.0, 32: 4.0, 64: 2.0}[level]
 
 
-def test_known_peak_and_drop() -> None:
+def test_metrics_describe_the_axis_seeds_and_levels_and_decide_nothing() -> None:
     metrics = goodhart_metrics(synthetic(rising, peaked, noise=0.1))
-    assert metrics.goodhart_point.level == 8
-    assert metrics.goodhart_point.low <= 8 <= metrics.goodhart_point.high
-    # (peak 10 - final 2) / (peak 10 - lowest 2) = 1
-    assert metrics.drop_height == pytest.approx(1.0, abs=0.05)
-    assert metrics.divergence_onset == 16
-    assert metrics.n_seeds == 5
-
-
-def test_drop_height_by_hand_and_zero_when_nothing_drops() -> None:
-    curve = {1: 0.0, 2: 4.0, 4: 8.0, 8: 6.0}
-    metrics = goodhart_metrics(synthetic(rising, curve.__getitem__, levels=[1, 2, 4, 8]))
-    assert metrics.drop_height == pytest.approx((8 - 6) / (8 - 0))
-    assert metrics.goodhart_point.level == 4
-    monotone = goodhart_metrics(synthetic(rising, rising))
-    assert monotone.drop_height == 0.0
-    assert monotone.kendall_tau == pytest.approx(1.0)
-    assert monotone.divergence_onset is None
-    assert monotone.goodhart_point.level == 64
-
-
-def test_planted_phase_transition_is_found() -> None:
-    def cliff(level: float) -> float:
-        return 10.0 if level <= 8 else -20.0
-
-    metrics = goodhart_metrics(synthetic(rising, cliff, noise=1.0))
-    assert [(t.from_level, t.to_level) for t in metrics.phase_transitions] == [(8, 16)]
-    transition = metrics.phase_transitions[0]
-    assert transition.change == pytest.approx(-30.0, abs=2.0)
-    assert transition.size_in_std > metrics.k
-
-
-@pytest.mark.parametrize("rng_seed", range(20))
-def test_no_false_transition_on_pure_noise(rng_seed: int) -> None:
-    metrics = goodhart_metrics(
-        synthetic(lambda _: 0.0, lambda _: 0.0, noise=1.0, rng_seed=rng_seed)
-    )
-    assert metrics.phase_transitions == ()
+    assert (metrics.axis, metrics.levels, metrics.n_seeds) == ("timesteps", tuple(LEVELS), 5)
+    # Descriptions only: the claim-like fields of the old metrics are gone (verdicts decide).
+    assert set(metrics.as_dict()) == {"axis", "levels", "n_seeds", "kendall_tau"}
 
 
 def test_kendall_tau() -> None:
@@ -120,7 +86,7 @@ def test_interrupted_sweep_with_missing_cells() -> None:
     frame = frame[~((frame.seed == 2) & (frame.level >= 16))]
     table = aggregate(frame)
     assert list(table.seeds) == [3, 3, 3, 3, 2, 2, 2]
-    assert goodhart_metrics(frame).goodhart_point.level == 8
+    assert goodhart_metrics(frame).n_seeds == 3
 
 
 def test_metrics_need_one_axis_of_agent_records() -> None:
