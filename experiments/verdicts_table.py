@@ -148,8 +148,12 @@ def report_text(verdicts: pd.DataFrame) -> str:
     for experiment, rows in verdicts.groupby("experiment", sort=True):
         counts = rows["label"].value_counts()
         summary = ", ".join(f"{label} {counts[label]}" for label in LABELS if label in counts)
-        lines += ["", f"## {experiment}", "", f"{len(rows)} sweeps: {summary}.", ""]
-        shown = rows[["sweep", "n_seeds", "label", "fall", "start_fall", "ndh", "reason"]]
+        noun = "sweep" if len(rows) == 1 else "sweeps"
+        lines += ["", f"## {experiment}", "", f"{len(rows)} {noun}: {summary}.", ""]
+        shown = rows[
+            ["sweep", "revision", "n_seeds", "label", "fall", "start_fall", "ndh", "reason"]
+        ]
+        shown = shown.assign(revision=shown["revision"].str[:7])
         lines.append(markdown_table(shown))
     return "\n".join(lines) + "\n"
 

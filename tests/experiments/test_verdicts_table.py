@@ -36,7 +36,7 @@ def test_each_sweep_gets_the_rules_verdict_and_its_manifest_revision(tmp_path: P
         assert row.revision == (results.read_manifest(directory).git_revision or "")
     assert set(table["label"]) == {"inconclusive"}  # 2 and 1 seeds: the rules need 10
     text = verdicts_table.report_text(table)
-    assert "## experiment_a" in text and "1 sweeps: inconclusive 1." in text
+    assert "## experiment_a" in text and "1 sweep: inconclusive 1." in text
 
 
 def test_main_writes_both_tables_and_refuses_a_missing_tree(
