@@ -45,6 +45,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,10 @@ import numpy as np
 import pandas as pd
 
 from experiments import harness
-from proxygym.agents.evaluation import evaluate_policy
+from proxygym.agents.evaluation import evaluate_policy, scripted_logits
 from proxygym.analysis.frequency import wilson_interval
 from proxygym.analysis.metrics import aggregate, seed_table
-from proxygym.analysis.verdicts import MIN_SEEDS, Verdict, judge
+from proxygym.analysis.verdicts import MIN_SEEDS, Verdict, judge, level_text
 from proxygym.envs.simulators.traffic_merge import (
     TrafficMergeEnv,
     blocking_policy,
@@ -167,19 +168,6 @@ def run_axes(args: Args, echo: Callable[[str], None] = print) -> dict[str, Sweep
 # -- 2. scripted references -------------------------------------------------------------------
 
 
-def _scripted_logits(
-    policy: Callable[[np.ndarray, np.ndarray], int], accelerations: np.ndarray
-) -> Callable[[np.ndarray], np.ndarray]:
-    """A scripted policy as the logits ``evaluate_policy`` plays greedily."""
-
-    def logits(observation: np.ndarray) -> np.ndarray:
-        scores = np.zeros(len(accelerations))
-        scores[policy(observation, accelerations)] = 1.0
-        return scores
-
-    return logits
-
-
 def scripted_references(config: SweepConfig, episodes: int) -> pd.DataFrame:
     """Proxy and true returns of the blocking and let-merge policies at every level's settings,
     and the blocking cut-offs halfway between them."""
@@ -191,7 +179,11 @@ def scripted_references(config: SweepConfig, episodes: int) -> pd.DataFrame:
         row: dict[str, Any] = {"axis": config.axis, "level": level}
         for name, policy in (("blocking", blocking_policy), ("let_merge", let_merge_policy)):
             returns = evaluate_policy(
-                _scripted_logits(policy, accelerations), config.env, env_kwargs, episodes, seed=0
+                scripted_logits(partial(policy, accelerations=accelerations), len(accelerations)),
+                config.env,
+                env_kwargs,
+                episodes,
+                seed=0,
             )
             row[f"{name}_proxy"] = returns.proxy_return
             row[f"{name}_true"] = returns.true_return
@@ -271,11 +263,6 @@ def transitions_table(axis: str, judged: Verdict) -> pd.DataFrame:
     )
 
 
-def _level(level: Any) -> str:
-    """A level as written in the configs (``4``, not ``4.0``)."""
-    return f"{level:g}" if isinstance(level, (int, float, np.number)) else str(level)
-
-
 def transition_sentence(judged: Verdict) -> str:
     """What the phase-transition rule says about one axis, in words."""
     if judged.n_seeds < MIN_SEEDS:
@@ -284,7 +271,7 @@ def transition_sentence(judged: Verdict) -> str:
             f"records at every level ({judged.n_seeds} here)."
         )
     found = "; ".join(
-        f"{_level(jump.before)} -> {_level(jump.after)}: true return {jump.size:+.3g} "
+        f"{level_text(jump.before)} -> {level_text(jump.after)}: true return {jump.size:+.3g} "
         f"(sign-flip p = {jump.p_value:.2g}, significant after Holm's correction)"
         for jump in judged.phase_transitions
     )

@@ -139,20 +139,20 @@ class GoodhartMetrics:
         return asdict(self)
 
 
-def goodhart_metrics(
-    frame: pd.DataFrame,
-    n_bootstrap: int = N_BOOTSTRAP,
-    confidence: float = CONFIDENCE,
-    seed: int = 0,
-) -> GoodhartMetrics:
-    """Descriptions of the agent records of one sweep (see :class:`GoodhartMetrics`)."""
+def goodhart_metrics(frame: pd.DataFrame) -> GoodhartMetrics:
+    """Descriptions of the agent records of one sweep (see :class:`GoodhartMetrics`).
+
+    Only the mean curves are needed (the means over seeds of :func:`aggregate`,
+    without its bootstrap intervals).
+    """
     agents = agent_records(frame)
-    summary = aggregate(agents, n_bootstrap, confidence, seed)
-    proxy = summary["proxy_return_mean"].to_numpy()
-    true = summary["true_return_mean"].to_numpy()
+    proxy = seed_table(agents, "proxy_return")
+    true = seed_table(agents, "true_return")
     return GoodhartMetrics(
         axis=str(agents["axis"].iloc[0]),
-        levels=tuple(summary["level"]),
+        levels=tuple(true.columns),
         n_seeds=int(agents["seed"].nunique()),
-        kendall_tau=kendall_tau(proxy, true),
+        kendall_tau=kendall_tau(
+            proxy.mean(axis=0).to_numpy(dtype=float), true.mean(axis=0).to_numpy(dtype=float)
+        ),
     )

@@ -117,10 +117,15 @@ class FrontierComparison:
     d_max: float
 
 
+def _agents_with_kl(frame: pd.DataFrame) -> pd.DataFrame:
+    """The agent records that carry a KL from the initial policy."""
+    return frame[(frame["policy"] == "agent") & frame["kl_from_init"].notna()]
+
+
 def frontier_values(frame: pd.DataFrame, d_points: np.ndarray) -> np.ndarray:
     """Per seed: its true return at ``d_points`` (linear in d = sqrt(KL) between its
     checkpoints, sorted by d), averaged over the points."""
-    agents = frame[(frame["policy"] == "agent") & frame["kl_from_init"].notna()]
+    agents = _agents_with_kl(frame)
     values = []
     for _, seed in agents.groupby("seed"):
         d = np.sqrt(seed["kl_from_init"].clip(lower=0).to_numpy(float))
@@ -148,12 +153,13 @@ def compare_frontiers(
     than ``MIN_SEEDS`` seeds in either method, no R, or D = 0 give inconclusive.
     """
 
-    def largest_d(frame: pd.DataFrame) -> pd.Series:
-        agents = frame[(frame["policy"] == "agent") & frame["kl_from_init"].notna()]
-        return np.sqrt(agents.groupby("seed")["kl_from_init"].max().clip(lower=0))
-
-    tops = pd.concat([largest_d(method), largest_d(reference)])
-    counts = (len(largest_d(method)), len(largest_d(reference)))
+    # Each seed's largest d, per method.
+    method_tops, reference_tops = (
+        np.sqrt(_agents_with_kl(frame).groupby("seed")["kl_from_init"].max().clip(lower=0))
+        for frame in (method, reference)
+    )
+    tops = pd.concat([method_tops, reference_tops])
+    counts = (len(method_tops), len(reference_tops))
     if min(counts) < MIN_SEEDS:
         return FrontierComparison(
             "inconclusive",

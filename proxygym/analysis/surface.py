@@ -38,9 +38,6 @@ EXACT_FROM_WORST = (
 )
 NO_REFERENCE = "none"
 
-#: Bootstrap resamples for summaries: the intervals are not reported here, only the points.
-SUMMARY_BOOTSTRAP = 200
-
 
 def _policy_mean(frame: pd.DataFrame, policy: str) -> float:
     """Mean true return of ``policy``'s records (NaN when it has none)."""
@@ -109,7 +106,7 @@ def _plain(level: Any) -> Any:
     return level.item() if isinstance(level, np.generic) else level
 
 
-def sweep_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+def sweep_summary(frame: pd.DataFrame) -> dict[str, Any]:
     """One row describing the Goodhart curve of a sweep (records of ``results.load``).
 
     Keys: ``seeds``, ``levels``; the verdict of
@@ -122,7 +119,7 @@ def sweep_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     optimum (``final_true_score``) and by the oracle (``final_oracle_score``).
     """
     agents = agent_records(frame)
-    metrics = goodhart_metrics(frame, n_bootstrap=SUMMARY_BOOTSTRAP, seed=seed)
+    metrics = goodhart_metrics(frame)
     judged = judge(frame)
     final = agents[agents["level"] == metrics.levels[-1]]
     return {
