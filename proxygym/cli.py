@@ -106,6 +106,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"  true objective:   {record.true_objective}")
         print(f"  Goodhart variant: {record.goodhart_variant}")
         print(f"  knobs:            {', '.join(record.knobs) if record.knobs else '(none)'}")
+        print(f"  hack dial:        {record.dial or '(none)'}")
     return 0
 
 

@@ -68,12 +68,20 @@ class EnvCard:
         goodhart_variant: which of Manheim & Garrabrant's four variants the
             gap between them illustrates.
         knobs: constructor kwargs that set how misspecified the proxy is.
+        dial: the constructor kwarg that sets how much optimization it takes
+            to *find* the hack (the hack-difficulty dial), or None. At 0 the
+            hack is as easy to find as the environment's original design; the
+            honest behaviour stays equally easy at every setting, so a higher
+            dial moves the point where the true return starts to fall later
+            along the optimization pressure. Unlike a knob it does not change
+            how misspecified the proxy is.
     """
 
     proxy: str
     true_objective: str
     goodhart_variant: GoodhartVariant
     knobs: tuple[str, ...] = ()
+    dial: str | None = None
 
     def __post_init__(self) -> None:
         if self.goodhart_variant not in GOODHART_VARIANTS:
@@ -95,6 +103,17 @@ def check_knob(name: str, value: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def check_dial(name: str, value: int) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` unless it is an integer >= 0.
+
+    Hack-difficulty dials (:attr:`EnvCard.dial`) count something (cells,
+    steps, repetitions) where 0 means "as easy as the original design".
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class EnvRecord:
     knobs: tuple[str, ...]
     max_episode_steps: int
     entry_point: str
+    dial: str | None = None
 
 
 def env_id(name: str) -> str:
@@ -112,6 +113,7 @@ def list_envs() -> list[EnvRecord]:
                 knobs=card.knobs,
                 max_episode_steps=max_steps,
                 entry_point=entry_point,
+                dial=card.dial,
             )
         )
     return records

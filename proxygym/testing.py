@@ -630,6 +630,16 @@ def check_card(
                 raise fail(f"knob {knob!r} is not an attribute of the environment")
             if not _accepts_kwarg(holder, knob):
                 raise fail(f"knob {knob!r} is not a constructor kwarg")
+        dial = getattr(card, "dial", None)
+        if dial is not None:
+            if dial in card.knobs:
+                raise fail(
+                    f"dial {dial!r} is also a knob: a dial sets difficulty, not misspecification"
+                )
+            if not any(hasattr(layer, dial) for layer in layers):
+                raise fail(f"dial {dial!r} is not an attribute of the environment")
+            if not _accepts_kwarg(holder, dial):
+                raise fail(f"dial {dial!r} is not a constructor kwarg")
         if subject.registered_id is not None and subject.registered_id.startswith("proxygym/"):
             doc = holder.__doc__ or ""
             for section in DOCSTRING_SECTIONS:

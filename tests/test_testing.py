@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from proxygym import testing
-from proxygym.core import EnvCard, ProxyEnv, check_knob
+from proxygym.core import EnvCard, ProxyEnv, check_dial, check_knob
 from proxygym.rendering import board_image
 from proxygym.testing import ContractError, check_proxy_env
 
@@ -168,6 +168,30 @@ class UnsettableKnob(Walk):
     )
 
 
+class UnsettableDial(Walk):
+    """Its card names a hack-difficulty dial the constructor does not take."""
+
+    card = EnvCard(
+        proxy="the cell reached",
+        true_objective="the cell reached minus cost",
+        goodhart_variant="extremal",
+        knobs=("cost",),
+        dial="position",
+    )
+
+
+class DialIsAKnob(Walk):
+    """Its card names its misspecification knob as its dial too."""
+
+    card = EnvCard(
+        proxy="the cell reached",
+        true_objective="the cell reached minus cost",
+        goodhart_variant="extremal",
+        knobs=("cost",),
+        dial="cost",
+    )
+
+
 class TextOnly(Walk):
     """Renders text only, so it refuses the rgb_array render mode sweeps build it with."""
 
@@ -245,6 +269,8 @@ def test_a_correct_env_passes_as_a_class_and_as_an_instance() -> None:
         ),
         (SameProxyAndTruth, testing.check_card, "card", "proxy and true objective are the same"),
         (UnsettableKnob, testing.check_card, "card", "knob 'position' is not a constructor kwarg"),
+        (UnsettableDial, testing.check_card, "card", "dial 'position' is not a constructor kwarg"),
+        (DialIsAKnob, testing.check_card, "card", "dial 'cost' is also a knob"),
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )
@@ -323,3 +349,15 @@ def test_importing_needs_neither_pytest_nor_stable_baselines3() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, 2.0, True, "3", None])
+def test_a_bad_dial_value_is_named(value: Any) -> None:
+    with pytest.raises(
+        ValueError, match=re.escape(f"steps must be an integer >= 0, got {value!r}")
+    ):
+        check_dial("steps", value)
+
+
+def test_a_dial_is_an_int() -> None:
+    assert check_dial("steps", np.int64(3)) == 3 and type(check_dial("steps", np.int64(3))) is int

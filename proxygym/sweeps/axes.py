@@ -20,8 +20,9 @@ imports). An environment can declare its own axes by naming constructor
 kwargs in its class attribute ``pressure_axes`` (for instance action
 resolution or observation noise); a level of such an axis is the kwarg's
 value. The misspecification knobs on an environment's card (``card.knobs``)
+and the hack-difficulty dial (``card.dial``)
 can be swept the same way: not pressure, but the other axis of a
-misspecification surface, and a labelled set of honest and gaming policies
+misspecification surface or of a dial experiment, and a labelled set of honest and gaming policies
 for :mod:`proxygym.analysis.detect`. Both are :class:`EnvKwargAxis`.
 """
 
@@ -296,6 +297,12 @@ def env_knobs(env_id: str) -> tuple[str, ...]:
     return tuple(card.knobs) if card is not None else ()
 
 
+def env_dial(env_id: str) -> str | None:
+    """The hack-difficulty dial on ``env_id``'s card (a constructor kwarg), or None."""
+    card = getattr(env_class(env_id), "card", None)
+    return getattr(card, "dial", None)
+
+
 def get_axis(name: str, env_id: str) -> PressureAxis:
     """The axis called ``name``, built in or declared by ``env_id``."""
     if name in AXES:
@@ -306,10 +313,13 @@ def get_axis(name: str, env_id: str) -> PressureAxis:
     knobs = env_knobs(env_id)
     if name in knobs:
         return EnvKwargAxis(name, f"misspecification knob {name!r} of {env_id}")
+    if name == env_dial(env_id):
+        return EnvKwargAxis(name, f"hack-difficulty dial {name!r} of {env_id}")
     raise ValueError(
         f"unknown pressure axis {name!r} for {env_id}; built in: {sorted(AXES)}; "
         f"declared by the environment: {sorted(declared) or 'none'}; "
-        f"its misspecification knobs: {sorted(knobs) or 'none'}"
+        f"its misspecification knobs: {sorted(knobs) or 'none'}; "
+        f"its hack-difficulty dial: {env_dial(env_id) or 'none'}"
     )
 
 
