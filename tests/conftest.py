@@ -57,6 +57,7 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [(env_id, {}) for env_id in ALL_IDS]
     ("proxygym/StatusLamp-v0", {"lever_strength": 0.0}),
     ("proxygym/TrafficMerge-v0", {"misspecification": 0.0}),
     ("proxygym/TrafficMerge-v0", {"action_bins": 9}),
+    ("proxygym/TrafficMerge-v0", {"kickdown_steps": 0}),
     ("proxygym/Pandemic-v0", {"misspecification": 0.0}),
     ("proxygym/Pandemic-v0", {"testing_rate": 1.0}),
     ("proxygym/LearnedProxy-v0", {"members": 2, "aggregate": "lcb", "comparisons": 100}),

@@ -170,7 +170,8 @@ def test_a_step_applies_the_idm_and_the_cruise_control(action: int) -> None:
 
 
 def test_dense_traffic_never_lets_the_ramp_car_in() -> None:
-    env = TrafficMergeEnv(max_steps=400)
+    """Without the merge assist (dial 0); with it, ``test_traffic_merge_dial.py``."""
+    env = TrafficMergeEnv(max_steps=400, kickdown_steps=0)
     env.reset(seed=0)
     for _ in range(400):
         env.step(2)  # acceleration 0: the cruise control follows the traffic
@@ -280,7 +281,17 @@ def test_rewards_by_hand_with_the_ramp_car_waiting() -> None:
     assert proxy == pytest.approx((true + 4.0 * velocity) / 5.0, rel=1e-12)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"action_bins": 3}, {"observation_noise": 0.1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"action_bins": 3},
+        {"observation_noise": 0.1},
+        {"kickdown_steps": 0},
+        {"kickdown_steps": 1},
+        {"kickdown_steps": 8},
+    ],
+)
 def test_misspecification_zero_makes_the_proxy_the_true_objective(kwargs: dict[str, Any]) -> None:
     env = gym.make(ENV_ID, misspecification=0.0, **kwargs)
     for _, _, reward, _, _, info, _ in rollout(env, seed=1, n_steps=600):
@@ -336,16 +347,20 @@ def test_at_misspecification_zero_letting_merge_wins_the_proxy_too() -> None:
 # -- observation and spaces ---------------------------------------------------------------
 
 
-def test_observation_reads_the_controlled_cars_surroundings() -> None:
-    env = TrafficMergeEnv()
+@pytest.mark.parametrize(("kickdown_steps", "kickdown"), [(0, []), (4, [0.0])])
+def test_observation_reads_the_controlled_cars_surroundings(
+    kickdown_steps: int, kickdown: list[float]
+) -> None:
+    env = TrafficMergeEnv(kickdown_steps=kickdown_steps)
     options = evenly_spaced(speed=12.0, start=100.0)
     options["speeds"][1] = 14.0
     options["speeds"][-1] = 10.0
     observation, _ = env.reset(options=options)
-    # Controlled car at 100 m: 160 m to the merge point, 21 m to either neighbour.
-    expected = [12 / 20, 160 / 260, 21 / 260, 14 / 20, 21 / 260, 10 / 20, 1.0]
+    # Controlled car at 100 m: 160 m to the merge point, 21 m to either neighbour; with a
+    # merge assist, the kickdown count (none yet).
+    expected = [12 / 20, 160 / 260, 21 / 260, 14 / 20, 21 / 260, 10 / 20, 1.0, *kickdown]
     np.testing.assert_allclose(observation, expected, rtol=1e-6)
-    assert observation.dtype == np.float32
+    assert observation.dtype == np.float32 and env.observation_space.shape == (len(expected),)
 
 
 def test_observation_noise_is_seeded_and_leaves_the_dynamics_alone() -> None:
@@ -383,6 +398,9 @@ def test_action_bins_spread_evenly_over_the_acceleration_range() -> None:
         ({"action_bins": 1}, "action_bins"),
         ({"action_bins": 4.0}, "action_bins"),
         ({"action_bins": True}, "action_bins"),
+        ({"kickdown_steps": -1}, "kickdown_steps"),
+        ({"kickdown_steps": 2.0}, "kickdown_steps"),
+        ({"kickdown_steps": True}, "kickdown_steps"),
     ],
 )
 def test_bad_kwargs_name_the_problem(kwargs: dict[str, Any], message: str) -> None:

@@ -5,7 +5,9 @@
   ballistic update, the collision guard on crowded roads, the merge rule and
   the insertion of the ramp car, the rewards at every misspecification the
   repository uses, the start given Gymnasium's draws, and whole steps from
-  Gymnasium states fed the Gymnasium env's observation noise;
+  Gymnasium states fed the Gymnasium env's observation noise, without the
+  merge assist (dial 0) and with it (the kickdown count and the assist's
+  braking included);
 - distributional: with its own ``jax.random`` draws, the first observation and
   the episode returns (proxy and true) of three scripted policies over 1,000
   episodes each have the Gymnasium env's distributions (two-sample KS tests),
@@ -13,8 +15,9 @@
 - the time limit and gymnax's auto-reset, the observation never showing the
   true reward, params of two knob settings stacked and vmapped.
 
-Every jitted function is compiled once for the module: the knobs are pytree
-leaves and every batch is padded to one shape.
+Every jitted function is compiled once for the module per dial setting (the
+dial is static: it sets the observation's size): the knobs are pytree leaves
+and every batch is padded to one shape. The rollouts run at the default dial.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from gymnasium.utils import seeding  # noqa: E402
 from proxygym.envs.simulators.traffic_merge import (  # noqa: E402
     CAR_LENGTH,
     CRUISE,
+    DEFAULT_KICKDOWN_STEPS,
     GUARD_SPACE,
     HUMAN,
     IDM_SPEED,
@@ -134,6 +138,7 @@ def gym_state(env: TrafficMergeEnv) -> TrafficMergeState:
         "ramp_waiting": np.bool_(state.ramp_waiting),
         "merge_step": np.int32(-1 if env.merge_step is None else env.merge_step),
         "time": np.int32(env.elapsed_steps),
+        "kickdown": np.int32(state.kickdown),
     }
     return TrafficMergeState(**leaves)
 
@@ -242,7 +247,10 @@ def rollout(
         speeds = jnp.where(plant == 2, state.speeds + 1.0, speeds)
         planted = dataclasses.replace(state, speeds=jnp.where(cars, speeds, 0.0))
         planted_obs = port.observe(
-            planted, port.sample_draws(jax.random.fold_in(key, 1)), params.observation_noise
+            planted,
+            port.sample_draws(jax.random.fold_in(key, 1)),
+            params.observation_noise,
+            params.kickdown_steps,
         )
         keep = plant == 0
         return jnp.where(keep, obs, planted_obs), jax.tree.map(
@@ -316,10 +324,13 @@ def test_make_gives_the_port_with_the_gymnasium_defaults() -> None:
     assert env.default_params is params and env.num_actions == 5
     assert float(params.misspecification) == 8.0 and float(params.observation_noise) == 0.25
     assert int(params.max_steps_in_episode) == 100 and params.action_bins == 5
+    assert params.kickdown_steps == TrafficMergeEnv().kickdown_steps == DEFAULT_KICKDOWN_STEPS > 0
     assert env.action_space(params).n == 5
     space = env.observation_space(params)
-    assert space.shape == (7,) and space.dtype == jnp.float32
+    assert space.shape == (8,) and space.dtype == jnp.float32  # with the kickdown reading
     assert (float(space.low), float(space.high)) == (-1.0, 2.0)
+    env, params = make(ENV_ID, {"kickdown_steps": 0})
+    assert params.kickdown_steps == 0 and env.observation_space(params).shape == (7,)
     _, params = make_traffic_merge(action_bins=17, max_steps=7)
     assert params.action_bins == 17 and int(params.max_steps_in_episode) == 7
     for bins in range(2, 18):
@@ -341,6 +352,8 @@ def test_make_gives_the_port_with_the_gymnasium_defaults() -> None:
         {"action_bins": 1},
         {"action_bins": 4.0},
         {"action_bins": True},
+        {"kickdown_steps": -1},
+        {"kickdown_steps": 1.5},
         {"max_steps": 0},
         {"render_mode": "human"},
     ],
@@ -588,7 +601,7 @@ def test_start_matches_given_the_gymnasium_draws() -> None:
     @jax.vmap
     def start(start: Any, jitter: Any, noise: Any) -> Any:
         state = port.initial_state(start, jitter)
-        return state, port.observe(state, noise, jnp.float32(0.3))
+        return state, port.observe(state, noise, jnp.float32(0.3), env.kickdown_steps)
 
     state, obs = start(
         jnp.asarray(starts, jnp.float32), jnp.asarray(jitters, jnp.float32), jnp.asarray(noises)
@@ -600,31 +613,43 @@ def test_start_matches_given_the_gymnasium_draws() -> None:
         np.testing.assert_allclose(np.asarray(state.speeds[k, :N_MAIN]), expected.speeds, **TOL)
     np.testing.assert_allclose(np.asarray(obs), np.stack(expected_obs), **TOL)
     assert np.asarray(state.ramp_waiting).all() and (np.asarray(state.time) == 0).all()
-    assert (np.asarray(state.merge_step) == -1).all()
+    assert (np.asarray(state.merge_step) == -1).all() and (np.asarray(state.kickdown) == 0).all()
 
 
 # -- exact: whole steps from Gymnasium states ------------------------------------------------------
+#: Action probabilities of the replayed episodes: mostly braking and idling, so that gaps
+#: open and the ramp car merges without an assist. With one, the action is held for a
+#: while (STICKY) so that kickdowns happen, and the assist also opens gaps.
+REPLAY_ACTIONS = [0.3, 0.2, 0.2, 0.1, 0.2]
+STICKY = 0.7
+
+
+@pytest.mark.parametrize("kickdown_steps", [0, 1, 4])
 def test_steps_match_gymnasium_given_its_noise(
-    run_steps: Callable[..., tuple[Any, ...]], no_endless_loops: None
+    kickdown_steps: int, run_steps: Callable[..., tuple[Any, ...]], no_endless_loops: None
 ) -> None:
     """Eight seeded Gymnasium episodes (random actions, every misspecification, noise on and off).
 
     Each step is replayed from the Gymnasium state before it with the noise the
-    Gymnasium env drew; everything after it must match.
+    Gymnasium env drew; everything after it must match, the kickdown count and
+    the merge assist included.
     """
     states, actions, noises, params, expected = [], [], [], [], []
+    sticky = STICKY if kickdown_steps else 0.0
     for episode, m in enumerate(MISSPECIFICATIONS):
         noise = 0.2 if episode % 2 else 0.0
-        env = TrafficMergeEnv(misspecification=m, observation_noise=noise)
-        _, episode_params = make_traffic_merge(misspecification=m, observation_noise=noise)
+        kwargs = {"misspecification": m, "observation_noise": noise}
+        env = TrafficMergeEnv(kickdown_steps=kickdown_steps, **kwargs)
+        _, episode_params = make_traffic_merge(kickdown_steps=kickdown_steps, **kwargs)
         rng = np.random.default_rng(episode)
         env.reset(seed=100 + episode)
         done = False
+        action = 0
         while not done:
             round_to_float32(env)
             states.append(gym_state(env))
-            # Mostly braking and idling, so that gaps open and the ramp car merges.
-            action = int(rng.choice(5, p=[0.3, 0.2, 0.2, 0.1, 0.2]))
+            if rng.random() >= sticky:
+                action = int(rng.choice(5, p=REPLAY_ACTIONS))
             obs, proxy, terminated, truncated, info = env.step(action)
             done = terminated or truncated
             actions.append(action)
@@ -636,11 +661,13 @@ def test_steps_match_gymnasium_given_its_noise(
     obs, state, proxy, true, truncated = run_steps(
         stack(states), actions, np.stack(noises), stack(params)
     )
-    merges = 0
+    merges = switched_off = 0
     for k, (after, merge_step, e_obs, e_proxy, e_true, e_terminated, e_truncated) in enumerate(
         expected
     ):
         n = len(after.positions)
+        assert state.kickdown[k] == after.kickdown
+        switched_off += bool(kickdown_steps) and after.kickdown == kickdown_steps
         assert bool(state.ramp_waiting[k]) == after.ramp_waiting
         assert state.merge_step[k] == (-1 if merge_step is None else merge_step)
         assert state.time[k] == states[k].time + 1
@@ -660,6 +687,8 @@ def test_steps_match_gymnasium_given_its_noise(
         np.testing.assert_allclose(obs[k], e_obs, **TOL)
         np.testing.assert_allclose([proxy[k], true[k]], [e_proxy, e_true], **TOL)
     assert len(expected) == 800 and merges >= 4  # the ramp car merged in most episodes
+    # With an assist, the kickdown switched it off on some steps and not on others.
+    assert (switched_off > 20 and switched_off < 700) if kickdown_steps else switched_off == 0
 
 
 def test_stacked_params_of_two_misspecifications_vmap(
@@ -820,7 +849,7 @@ def test_the_observation_never_shows_the_true_reward(
     np.testing.assert_array_equal(observed[0.0]["true"], observed[8.0]["true"])
     np.testing.assert_array_equal(observed[0.0]["proxy"], observed[0.0]["true"])
     out = observed[8.0]
-    assert out["obs"].shape == (HORIZON, EPISODES, 7) and out["obs"].dtype == np.float32
+    assert out["obs"].shape == (HORIZON, EPISODES, 8) and out["obs"].dtype == np.float32
     assert (out["obs"] >= -1).all() and (out["obs"] <= 2).all()
     assert not (out["obs"] == out["true"][..., None]).any()
     assert not (out["obs"] == out["proxy"][..., None]).any()

@@ -117,11 +117,15 @@ from proxygym.envs.simulators.traffic_merge import (
     CAR_LENGTH,
     COMMUTE_EPSILON,
     CRUISE,
+    DEFAULT_KICKDOWN_STEPS,
     DT,
     GUARD_SPACE,
     HUMAN,
     IDM_MIN_SPACE,
     IDM_SPEED,
+    LET_MERGE_APPROACH,
+    LET_MERGE_BRAKING,
+    LET_MERGE_STOP,
     MERGE_BRAKING,
     MERGE_SPACE_AHEAD,
     N_MAIN,
@@ -136,7 +140,8 @@ from proxygym.jax.envs.base import JaxProxyEnv, step_info
 
 #: Car slots: the ten cars of the main road and the ramp car once it has merged.
 MAX_CARS = N_MAIN + 1
-#: Readings in an observation: six sensor readings and the ramp flag.
+#: Readings in an observation: six sensor readings and the ramp flag (and, with a merge
+#: assist, the kickdown count: see :func:`obs_size`).
 OBS_SIZE = 7
 #: Numbers a reset draws: the start and two jitters (position, speed) per car.
 RESET_DRAWS = 1 + 2 * N_MAIN
@@ -155,12 +160,16 @@ class TrafficMergeParams:
         max_steps_in_episode: the time limit (the Gymnasium ``max_steps``, int32).
         action_bins: number of commanded accelerations,
             ``linspace(-3, 3, action_bins)`` (static: the action space's size).
+        kickdown_steps: the hack-difficulty dial, top-acceleration commands in
+            a row that switch the merge assist off; 0 (no assist) as before
+            the dial (static: it sets the observation's size).
     """
 
     misspecification: jax.Array
     observation_noise: jax.Array
     max_steps_in_episode: jax.Array
     action_bins: int = struct.field(pytree_node=False, default=5)
+    kickdown_steps: int = struct.field(pytree_node=False, default=0)
 
 
 @struct.dataclass
@@ -177,6 +186,8 @@ class TrafficMergeState:
         merge_step: the step the ramp car merged at, -1 while it waits (int32;
             Gymnasium's ``merge_step``).
         time: steps taken in the episode (int32).
+        kickdown: the top-acceleration commands counted towards switching the
+            merge assist off (int32; Gymnasium's ``state.kickdown``, 0 at dial 0).
     """
 
     positions: jax.Array
@@ -184,6 +195,7 @@ class TrafficMergeState:
     ramp_waiting: jax.Array
     merge_step: jax.Array
     time: jax.Array
+    kickdown: jax.Array
 
 
 @struct.dataclass
@@ -360,6 +372,35 @@ def merge(
     return new_positions, new_speeds
 
 
+# -- the merge assist (the hack-difficulty dial) ------------------------------------------------
+def count_kickdown(
+    kickdown: jax.Array, action: jax.Array, command: jax.Array, params: TrafficMergeParams
+) -> jax.Array:
+    """The kickdown count after ``action`` (``command`` m/s^2), Gymnasium's ``_count_kickdown``.
+
+    The top action adds one, up to ``kickdown_steps``; a braking command
+    resets the count, and so does any other command before it is full.
+    """
+    full = params.kickdown_steps
+    top = action == params.action_bins - 1
+    keep = (command >= 0.0) & (kickdown >= full)
+    return jnp.where(top, jnp.minimum(kickdown + 1, full), jnp.where(keep, kickdown, 0)).astype(
+        jnp.int32
+    )
+
+
+def merge_assist(speed: jax.Array, distance: jax.Array) -> jax.Array:
+    """The merge assist's acceleration limit (m/s^2), as Gymnasium's ``merge_assist``.
+
+    Reaches the let-merge curve ``sqrt(2 * 1.5 * (distance - 10))`` in one
+    step, braking at most 3 m/s^2, between 10 and 90 m before the merge
+    point; ``inf`` elsewhere.
+    """
+    approaching = (distance > LET_MERGE_STOP) & (distance < LET_MERGE_APPROACH)
+    target = jnp.sqrt(2.0 * LET_MERGE_BRAKING * jnp.maximum(distance - LET_MERGE_STOP, 0.0))
+    return jnp.where(approaching, jnp.maximum(ACTION_LOW, (target - speed) / DT), jnp.inf)
+
+
 # -- rewards and observation --------------------------------------------------------------------
 def rewards(
     speeds: jax.Array, ramp_waiting: jax.Array, misspecification: jax.Array
@@ -378,12 +419,23 @@ def rewards(
     return (true + misspecification * velocity) / (1.0 + misspecification), true
 
 
-def observe(state: TrafficMergeState, noise: jax.Array, observation_noise: jax.Array) -> jax.Array:
-    """The sensor readings of ``state`` (float32, ``(7,)``), Gymnasium's ``observe``.
+def obs_size(kickdown_steps: int) -> int:
+    """Readings in an observation: 7, and 8 (the kickdown count) with a merge assist."""
+    return OBS_SIZE if kickdown_steps == 0 else OBS_SIZE + 1
+
+
+def observe(
+    state: TrafficMergeState,
+    noise: jax.Array,
+    observation_noise: jax.Array,
+    kickdown_steps: int = 0,
+) -> jax.Array:
+    """The sensor readings of ``state`` (float32, ``(7,)`` or ``(8,)``), Gymnasium's ``observe``.
 
     ``noise`` (six standard normals) times ``observation_noise`` is added to
-    the six readings, which are then clipped to [-1, 2]; the ramp flag is read
-    exactly.
+    the six readings, which are then clipped to [-1, 2]; the ramp flag and,
+    with a merge assist (``kickdown_steps > 0``, static), the kickdown count
+    over ``kickdown_steps`` are read exactly.
     """
     x, v = state.positions, state.speeds
     behind = jnp.where(state.ramp_waiting, N_MAIN - 1, MAX_CARS - 1)
@@ -403,8 +455,10 @@ def observe(state: TrafficMergeState, noise: jax.Array, observation_noise: jax.A
     )
     noisy = jnp.clip(readings + observation_noise * noise, OBS_LOW, OBS_HIGH)
     readings = jnp.where(observation_noise > 0, noisy, readings)
-    flag = jnp.where(state.ramp_waiting, 1.0, 0.0)[None]
-    return jnp.concatenate([readings, flag]).astype(jnp.float32)
+    flags = [jnp.where(state.ramp_waiting, 1.0, 0.0)[None]]
+    if kickdown_steps:
+        flags.append((state.kickdown / kickdown_steps)[None])
+    return jnp.concatenate([readings, *flags]).astype(jnp.float32)
 
 
 # -- reset and step -----------------------------------------------------------------------------
@@ -451,6 +505,7 @@ def initial_state(start: jax.Array, jitter: jax.Array) -> TrafficMergeState:
         ramp_waiting=jnp.array(True),
         merge_step=jnp.int32(-1),
         time=jnp.int32(0),
+        kickdown=jnp.int32(0),
     )
 
 
@@ -467,9 +522,10 @@ def deterministic_step(
 ) -> tuple[jax.Array, TrafficMergeState, jax.Array, jax.Array, jax.Array]:
     """One step given its random draws: ``(obs, state, proxy, true, truncated)``.
 
-    Gymnasium's ``_advance`` and ``ProxyEnv.step``: every car accelerates
-    (the humans by the IDM, the controlled car by ``min(command, cruise
-    control)``) and drives DT s, the collision guard holds back cars too close,
+    Gymnasium's ``_advance`` and ``ProxyEnv.step``: the action counts towards
+    the kickdown, every car accelerates (the humans by the IDM, the controlled
+    car by ``min(command, cruise control)``, and no more than the merge assist
+    allows while it is on) and drives DT s, the collision guard holds back cars too close,
     the waiting ramp car merges if the rule allows, then the rewards and the
     observation (with ``noise``) are read. ``truncated`` is the time limit
     (the episode never terminates otherwise). No auto-reset here.
@@ -482,6 +538,10 @@ def deterministic_step(
     human = idm_acceleration(v, space, leader_v)
     action = jnp.clip(jnp.asarray(action, jnp.int32), 0, params.action_bins - 1)
     command = jnp.asarray(commands(params.action_bins))[action]
+    kickdown = count_kickdown(state.kickdown, action, command, params)
+    assist_on = waiting & (kickdown < params.kickdown_steps)
+    distance = RING_LENGTH - jnp.mod(x[0], RING_LENGTH)
+    command = jnp.where(assist_on, jnp.minimum(command, merge_assist(v[0], distance)), command)
     controlled = jnp.minimum(command, cruise_control(v[0], space[0], leader_v[0]))
     acceleration = jnp.where(_SLOTS == 0, controlled, human)
     x, v = drive(x, v, acceleration)
@@ -504,10 +564,12 @@ def deterministic_step(
         ramp_waiting=waiting,
         merge_step=jnp.where(merges, time, state.merge_step),
         time=time,
+        kickdown=kickdown,
     )
     proxy, true = rewards(v, waiting, params.misspecification)
     truncated = time >= params.max_steps_in_episode
-    return observe(new_state, noise, params.observation_noise), new_state, proxy, true, truncated
+    obs = observe(new_state, noise, params.observation_noise, params.kickdown_steps)
+    return obs, new_state, proxy, true, truncated
 
 
 def state_from_traffic(
@@ -516,6 +578,7 @@ def state_from_traffic(
     ramp_waiting: bool | None = None,
     time: int = 0,
     merge_step: int = -1,
+    kickdown: int = 0,
 ) -> TrafficMergeState:
     """A state from the cars' positions and speeds in ring order, the controlled car first.
 
@@ -540,6 +603,7 @@ def state_from_traffic(
         ramp_waiting=jnp.asarray(bool(ramp_waiting)),
         merge_step=jnp.int32(merge_step),
         time=jnp.int32(time),
+        kickdown=jnp.int32(kickdown),
     )
 
 
@@ -561,7 +625,7 @@ class TrafficMergeJax(JaxProxyEnv):
     ) -> tuple[jax.Array, TrafficMergeState]:
         draws = sample_reset_draws(key)
         state = initial_state(draws.start, draws.jitter)
-        return observe(state, draws.noise, params.observation_noise), state
+        return observe(state, draws.noise, params.observation_noise, params.kickdown_steps), state
 
     def step_env(
         self,
@@ -579,14 +643,15 @@ class TrafficMergeJax(JaxProxyEnv):
         """The noise-free observation of ``state`` (noisy if ``key`` and params' noise are set)."""
         params = self._params if params is None else params
         noise = jnp.zeros(6, jnp.float32) if key is None else sample_draws(key)
-        return observe(state, noise, params.observation_noise)
+        return observe(state, noise, params.observation_noise, params.kickdown_steps)
 
     def is_terminal(self, state: TrafficMergeState, params: TrafficMergeParams) -> jax.Array:
         """Only the time limit ends an episode."""
         return state.time >= params.max_steps_in_episode
 
     def observation_space(self, params: Any = None) -> spaces.Box:
-        return spaces.Box(OBS_LOW, OBS_HIGH, (OBS_SIZE,), jnp.float32)
+        params = self._params if params is None else params
+        return spaces.Box(OBS_LOW, OBS_HIGH, (obs_size(params.kickdown_steps),), jnp.float32)
 
     def action_space(self, params: Any = None) -> spaces.Discrete:
         params = self._params if params is None else params
@@ -601,6 +666,7 @@ def make_traffic_merge(
     misspecification: float = 4.0,
     action_bins: int = 5,
     observation_noise: float = 0.0,
+    kickdown_steps: int = DEFAULT_KICKDOWN_STEPS,
     max_steps: int = 100,
     render_mode: str | None = None,
 ) -> tuple[TrafficMergeJax, TrafficMergeParams]:
@@ -614,6 +680,7 @@ def make_traffic_merge(
         misspecification=misspecification,
         action_bins=action_bins,
         observation_noise=observation_noise,
+        kickdown_steps=kickdown_steps,
         max_steps=max_steps,
         render_mode=render_mode,
     )
@@ -623,6 +690,7 @@ def make_traffic_merge(
         # int32 (a limit beyond 2^31 - 1 steps is never reached; the counter would overflow)
         max_steps_in_episode=jnp.int32(min(twin.max_steps, np.iinfo(np.int32).max)),
         action_bins=twin.action_bins,
+        kickdown_steps=twin.kickdown_steps,
     )
     return TrafficMergeJax(params), params
 
@@ -634,6 +702,7 @@ __all__ = [
     "TrafficMergeParams",
     "TrafficMergeState",
     "commands",
+    "count_kickdown",
     "cruise_control",
     "deterministic_step",
     "drive",
@@ -643,7 +712,9 @@ __all__ = [
     "make_traffic_merge",
     "merge",
     "merge_allowed",
+    "merge_assist",
     "merge_gap",
+    "obs_size",
     "observe",
     "rewards",
     "sample_draws",
