@@ -42,7 +42,7 @@ def test_speed_track_flooring_it_crashes_in_corners() -> None:
         (4.0, 4.0, False, False),
         (4.0, 1.0, False, False),
     ]
-    assert env.state == (18, 4)
+    assert env.state == (18, 4, 0)
 
 
 def test_speed_track_flooring_it_for_a_whole_episode() -> None:
@@ -69,12 +69,12 @@ def test_speed_track_slowing_for_corners_never_crashes() -> None:
     # 4 keep 2: enters 10 (C), 11: 2 / 2
     # 5 speed 3: enters 12, 13, 14: 3 / 3;  6 speed 4: enters 15..18, 18 is C: 4 / 4 - 3 = 1
     assert [s[:2] for s in steps] == [(1, 1), (2, 2), (2, 2), (2, 2), (3, 3), (4, 1)]
-    assert env.state == (18, 4)
+    assert env.state == (18, 4, 0)
     steps = play(env, [BRAKE_HARD, BRAKE, BRAKE, BRAKE_HARD, KEEP])[0]
     # 7 speed 4 - 2 = 2: enters 19, 0 (C) safely: 2 / 2
     # 8 speed 1: enters 1;  9 speed 0: stays at 1;  10 speed 0 (floored): stays; 11 keep: stays
     assert [s[:2] for s in steps] == [(2, 2), (1, 1), (0, 0), (0, 0), (0, 0)]
-    assert env.state == (1, 0)
+    assert env.state == (1, 0, 0)
 
 
 def test_speed_track_speedometer_shows_the_speed() -> None:

@@ -51,6 +51,7 @@ DETERMINISTIC: list[tuple[str, dict[str, Any]]] = [
     ("SpeedTrack", {}),
     ("SpeedTrack", {"harshness": 0.0}),
     ("SpeedTrack", {"harshness": 1.5}),
+    ("SpeedTrack", {"turbo_charge": 8}),
     ("StatusLamp", {}),
     ("StatusLamp", {"lever_strength": 0.0}),
     ("StatusLamp", {"lever_strength": 2.0}),
