@@ -27,7 +27,7 @@ BRAKE_HARD, BRAKE, KEEP, ACCELERATE = 0, 1, 2, 3
 
 
 def test_speed_track_flooring_it_crashes_in_corners() -> None:
-    env = SpeedTrackEnv(harshness=3.0)
+    env = SpeedTrackEnv(harshness=3.0, turbo_charge=0)
     env.reset(seed=0)
     steps = play(env, [ACCELERATE] * 5)[0]
     # 1 speed 1: enters 5: 1 / 1
@@ -47,7 +47,7 @@ def test_speed_track_flooring_it_crashes_in_corners() -> None:
 
 def test_speed_track_flooring_it_for_a_whole_episode() -> None:
     harshness = 0.5
-    env = SpeedTrackEnv(harshness=harshness)
+    env = SpeedTrackEnv(harshness=harshness, turbo_charge=0)
     env.reset(seed=0)
     steps = play(env, [ACCELERATE] * 100)[0]
     # Distance: 1 + 2 + 3 + 97 x 4 = 394.
@@ -61,7 +61,7 @@ def test_speed_track_flooring_it_for_a_whole_episode() -> None:
 
 
 def test_speed_track_slowing_for_corners_never_crashes() -> None:
-    env = SpeedTrackEnv(harshness=3.0)
+    env = SpeedTrackEnv(harshness=3.0, turbo_charge=0)
     env.reset(seed=0)
     steps = play(env, [ACCELERATE, ACCELERATE, KEEP, KEEP, ACCELERATE, ACCELERATE])[0]
     # 1 speed 1 -> 5; 2 speed 2 -> 7
@@ -78,7 +78,7 @@ def test_speed_track_slowing_for_corners_never_crashes() -> None:
 
 
 def test_speed_track_speedometer_shows_the_speed() -> None:
-    env = SpeedTrackEnv()
+    env = SpeedTrackEnv(turbo_charge=0)
     env.reset(seed=0)
     play(env, [ACCELERATE] * 3)[0]
     obs = env.observe(env.state).reshape(env.observation_shape)
