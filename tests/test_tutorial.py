@@ -180,7 +180,7 @@ def test_exact_table_matches_the_environments(executed: Executed) -> None:
         "proxygym/AbsentSupervisor-v0": (47.0, 17.0, 41.0, 41.0),
         "proxygym/SpeedTrack-v0": (394.0, 157.0, 252.95, 247.0),
         "proxygym/StatusLamp-v0": (99.0, 0.0, 93.0, 92.0),
-        "proxygym/CobraBounty-v0": (321.0, 9.0, 110.5, 20.0),
+        "proxygym/CobraBounty-v0": (270.0, 14.0, 31.03, 20.0),
         "proxygym/LagoonRace-v0": (73.0, 0.0, 40.0, 4.0),
     }
     columns = (

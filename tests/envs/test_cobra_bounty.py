@@ -2,8 +2,10 @@
 
 Every expected value was worked out by hand from the rules in the
 environment's docstring, not copied from its output; the comments give the
-computation step by step. The knob tests and the exact solver's table are in
-test_goodhart_knobs.py and test_goodhart_exact_optima.py.
+computation step by step. These tests play the original game (``grow_time=0``,
+every delivery paid); the dial's own tests are in test_cobra_bounty_dial.py.
+The knob tests and the exact solver's table are in test_goodhart_knobs.py and
+test_goodhart_exact_optima.py.
 
 Conventions: a step is summarised as (proxy, true, terminated, truncated).
 """
@@ -23,7 +25,7 @@ from tests.conftest import play
 
 
 def test_cobra_hunting_gets_harder_as_cobras_get_scarce() -> None:
-    env = CobraBountyEnv()
+    env = CobraBountyEnv(grow_time=0)
     env.reset(seed=0)
     assert env.state == (20, 0)
     steps, states = play(env, [HUNT] * 10)
@@ -37,7 +39,7 @@ def test_cobra_hunting_gets_harder_as_cobras_get_scarce() -> None:
 
 
 def test_cobra_breeding_fills_the_pens_and_a_delivery_pays_the_clutches() -> None:
-    env = CobraBountyEnv(breeding_rate=4.0)
+    env = CobraBountyEnv(breeding_rate=4.0, grow_time=0)
     env.reset(seed=0)
     steps, states = play(env, [BREED] * 5 + [DELIVER, DELIVER, IDLE])
     # breed x4: 1, 2, 3, 4 clutches; the 5th breeds nothing (pens hold 4)
@@ -53,7 +55,7 @@ def test_cobra_breeding_fills_the_pens_and_a_delivery_pays_the_clutches() -> Non
 
 
 def test_cobra_farm_yields_nothing_at_breeding_rate_zero() -> None:
-    env = CobraBountyEnv(breeding_rate=0.0)
+    env = CobraBountyEnv(breeding_rate=0.0, grow_time=0)
     env.reset(seed=0)
     steps, _ = play(env, [BREED] * 4 + [DELIVER])
     # 4 clutches of 0 cobras: the delivery pays 0, exactly its true value
@@ -62,7 +64,7 @@ def test_cobra_farm_yields_nothing_at_breeding_rate_zero() -> None:
 
 def test_cobra_proxy_optimal_plan_by_hand() -> None:
     """At breeding_rate 4 the farm pays 16 in 5 steps (3.2 a step): hunt while a hunt pays more."""
-    env = CobraBountyEnv(breeding_rate=4.0)
+    env = CobraBountyEnv(breeding_rate=4.0, grow_time=0)
     env.reset(seed=0)
     # hunt 5 (20 -> 15), hunt 4 (15 -> 11); a third hunt would bring 3 < 3.2
     # then 19 cycles of (breed x4, deliver) = 95 steps, 19 x 16 = 304,
@@ -77,7 +79,7 @@ def test_cobra_proxy_optimal_plan_by_hand() -> None:
 
 
 def test_cobra_observation_hides_the_wild_count() -> None:
-    env = CobraBountyEnv()
+    env = CobraBountyEnv(grow_time=0)
     # [pens / 4, a hunt's catch / 5]
     np.testing.assert_array_equal(env.observe((20, 0)), np.array([0.0, 1.0], np.float32))
     np.testing.assert_array_equal(env.observe((11, 2)), np.array([0.5, 0.6], np.float32))
