@@ -101,19 +101,20 @@ def test_option_picking_two_offers_solved_by_hand() -> None:
     Proxy return E[max(a, d)] = (15 + 6 + 7 + 9 + 12 + 16 + 15 + 12 + 7) / 36 = 99 / 36.
     """
     proxy_of_proxy_optimum, true_of_proxy_optimum, true_optimum = optima(
-        OptionPickingEnv(noise=1e9, n_options=2).tabular_model()
+        OptionPickingEnv(noise=1e9, n_options=2, dial=0).tabular_model()
     )
     assert proxy_of_proxy_optimum == pytest.approx(99 / 36)
     assert true_of_proxy_optimum == pytest.approx(64 / 36)
     assert true_optimum == pytest.approx(73 / 36)
     # noise 0: both pick max(a, v), E = sum_k P(max > k) = 15/16 + 12/16 + 7/16
-    assert optima(OptionPickingEnv(noise=0.0, n_options=2).tabular_model()) == pytest.approx(
-        (34 / 16,) * 3
-    )
+    assert optima(
+        OptionPickingEnv(noise=0.0, n_options=2, dial=0).tabular_model()
+    ) == pytest.approx((34 / 16,) * 3)
 
 
-def test_option_picking_model_matches_simulation() -> None:
-    env = OptionPickingEnv()
+@pytest.mark.parametrize("dial", [0, 4])
+def test_option_picking_model_matches_simulation(dial: int) -> None:
+    env = OptionPickingEnv(dial=dial)
     model = env.tabular_model()
     assert model.initial.sum() == pytest.approx(1.0)
     assert model.probs.sum(axis=2) == pytest.approx(1.0)
@@ -155,11 +156,15 @@ def test_option_picking_declares_the_number_of_offers_as_a_pressure_axis() -> No
     assert OptionPickingEnv.pressure_axes == ("n_options",)
     axis = get_axis("n_options", "proxygym/OptionPicking-v0")
     assert axis.env_kwarg == "n_options" and not axis.shared_run
-    env = make("proxygym/OptionPicking-v0", n_options=6)
+    env = make("proxygym/OptionPicking-v0", n_options=6, dial=0)
     assert env.action_space.n == 6 and env.observation_space.shape == (12,)
     assert env.unwrapped.tabular_model().n_states == 4**3 * 12**3
     with pytest.raises(NotImplementedError, match="no tabular model: 7 offers"):
-        OptionPickingEnv(n_options=7).tabular_model()
+        OptionPickingEnv(n_options=7, dial=0).tabular_model()
+    # with hype (dial >= 1): 8**3 * 40**3 combinations of values, errors and hype at 6 offers
+    assert OptionPickingEnv(n_options=5).tabular_reason() is None
+    with pytest.raises(NotImplementedError, match="no tabular model: 6 offers with hype"):
+        OptionPickingEnv(n_options=6).tabular_model()
 
 
 @pytest.mark.parametrize("n_options", [1, 0, 2.5, True, "4"])
