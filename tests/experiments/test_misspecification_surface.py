@@ -44,6 +44,7 @@ from proxygym.analysis.surface import (
 from proxygym.planning.tabular import model_of
 from proxygym.reporting.plots_surface import surface_heatmap
 from proxygym.sweeps import results
+from proxygym.sweeps.axes import env_dial
 from proxygym.wrappers import TrueObjective
 from tests.experiments.test_goodhart_curves import write_finished_sweep
 
@@ -172,8 +173,8 @@ def test_every_surface_environment_has_one_knob_that_accepts_zero() -> None:
         assert default > 0, env_id
         settings: dict[str, Any] = {knob: 0.0}
         gym.make(env_id, **settings).close()
-    assert knob_of("proxygym/SpeedTrack-v0") == ("harshness", 3.0)
-    assert knob_values("proxygym/SpeedTrack-v0", Args.knob_multiples) == [0, 1.5, 3, 4.5, 6]
+    assert knob_of("proxygym/SpeedTrack-v0") == ("harshness", 6.0)
+    assert knob_values("proxygym/SpeedTrack-v0", Args.knob_multiples) == [0, 3, 6, 9, 12]
 
 
 def test_full_size_plan_is_five_knob_settings_per_environment(tmp_path: Path) -> None:
@@ -204,9 +205,14 @@ def test_shared_oracle_only_where_the_knob_changes_only_the_proxy() -> None:
         rollouts = [_true_rollout(env_id, {knob: value}) for value in values]
         assert all(rollout == rollouts[0] for rollout in rollouts[1:]), env_id
     # The knob of every other surface environment does change what the oracle trains on.
+    # (Random actions at dial 0, where they find the hack: at the default dial they may not.)
     for env_id in sorted(set(SURFACE_ENVS) - SHARED_ORACLE_ENVS):
         knob, default = knob_of(env_id)
-        assert _true_rollout(env_id, {knob: 0.0}) != _true_rollout(env_id, {knob: 2 * default})
+        dial = env_dial(env_id)
+        base = {dial: 0} if dial else {}
+        assert _true_rollout(env_id, {**base, knob: 0.0}) != _true_rollout(
+            env_id, {**base, knob: 2 * default}
+        )
 
 
 def _true_rollout(env_id: str, env_kwargs: dict[str, Any], steps: int = 1500) -> list[Any]:
@@ -244,7 +250,7 @@ def test_full_size_plan_trains_a_shared_oracle_once(tmp_path: Path) -> None:
         "exact",
     )
     assert quick["TrafficMerge-v0/misspecification=8"].baseline_kinds == ("random", "exact")
-    assert quick["SpeedTrack-v0/harshness=6"].baseline_kinds == ("oracle", "random", "exact")
+    assert quick["SpeedTrack-v0/harshness=12"].baseline_kinds == ("oracle", "random", "exact")
 
 
 def test_an_environment_without_a_knob_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -330,7 +336,7 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
     assert printed.count("0 cells run, 3 already done, 0 failed") == 1
     combined = pd.read_csv(out / "surface.csv")
     speed = grid_matrix(combined[combined["env"] == "proxygym/SpeedTrack-v0"])
-    assert list(speed.index) == [0.0, 6.0] and list(speed.columns) == [0, 2048, 4096]
+    assert list(speed.index) == [0.0, 12.0] and list(speed.columns) == [0, 2048, 4096]
     # (true - random 40) / (optimum 140 - random 40), at each knob setting.
     np.testing.assert_allclose(speed.to_numpy(), [[0.2, 0.4, 0.6], [0.2, 0.4, 0.0]])
     traffic = grid_matrix(combined[combined["env"] == "proxygym/TrafficMerge-v0"])
@@ -347,7 +353,7 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
         )
         assert (out / name / "heatmap.png").stat().st_size > 0
     report = (out / "report.md").read_text()
-    assert "## SpeedTrack-v0: knob `harshness` (default 3)" in report
+    assert "## SpeedTrack-v0: knob `harshness` (default 6)" in report
     assert "## TrafficMerge-v0: knob `misspecification` (default 4)" in report
     assert f"Normalised by: {EXACT}." in report and f"Normalised by: {ORACLE}." in report
     # The final-checkpoint table: one row per environment, one column per knob multiple.
@@ -356,7 +362,7 @@ def test_grids_heat_maps_and_report_from_finished_sweeps(
     # One seed: no verdict; NDH (80 - 40) / (140 - 40) describes the mean curve all the same.
     # Skalse hackability at harshness 6: the exact optima are a witness.
     assert (
-        "| 6 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 "
+        "| 12 | inconclusive | none | 0.4 | -0.333 | 200 | 40 | 40 | 140 | 90 | 0 "
         "| hackable (witness among 2000 policies) | 0.2 |" in report
     )
     assert "| 0 | inconclusive | none |" in report and "| no witness among 2000 searched" in report
