@@ -48,8 +48,9 @@ def test_knob_zero_makes_the_proxy_equal_the_true_objective_on_every_step(
     for seed in range(3):
         steps = rollout(make(env_id, **{knob: 0.0}), seed=seed, n_steps=2000)
         assert all(reward == info["true_reward"] for _, _, reward, _, _, info, _ in steps)
-    # ...while at the default the same random rollouts do tell them apart
-    steps = rollout(make(env_id), seed=0, n_steps=2000)
+    # ...while at the default longer random rollouts do tell them apart (StatusLamp's
+    # default lever is up a slippery ramp: a random walk pulls it in a few % of episodes)
+    steps = rollout(make(env_id), seed=0, n_steps=20_000)
     assert any(reward != info["true_reward"] for _, _, reward, _, _, info, _ in steps)
 
 
