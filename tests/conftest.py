@@ -55,6 +55,8 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [(env_id, {}) for env_id in ALL_IDS]
     ("proxygym/OptionPicking-v0", {"n_options": 6}),
     ("proxygym/SpeedTrack-v0", {"harshness": 0.0}),
     ("proxygym/StatusLamp-v0", {"lever_strength": 0.0}),
+    ("proxygym/StatusLamp-v0", {"lever_distance": 0}),
+    ("proxygym/StatusLamp-v0", {"lever_distance": 1}),
     ("proxygym/TrafficMerge-v0", {"misspecification": 0.0}),
     ("proxygym/TrafficMerge-v0", {"action_bins": 9}),
     ("proxygym/TrafficMerge-v0", {"kickdown_steps": 0}),

@@ -22,7 +22,7 @@ UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 KNOBS_AND_DEFAULTS = [
     ("proxygym/OptionPicking-v0", "noise", 2.0),
     ("proxygym/SpeedTrack-v0", "harshness", 6.0),
-    ("proxygym/StatusLamp-v0", "lever_strength", 1.0),
+    ("proxygym/StatusLamp-v0", "lever_strength", 2.0),
 ]
 #: (id, knob, per-step scale a in proxy == a * true + 0 when the knob is 0) of CobraBounty
 #: and LagoonRace.

@@ -44,12 +44,13 @@ EXACT_TABLES: dict[str, list[tuple[float, float, float, float]]] = {
         (6.0, 354.0, -24.0, 207.0),  # default
         (8.0, 354.0, -150.0, 207.0),
     ],
-    "proxygym/StatusLamp-v0": [
+    "proxygym/StatusLamp-v0": [  # at the default lever_distance 4: the lever pulled on step 6
         (0.0, 92.0, 92.0, 92.0),
-        (0.25, 92.5, 92.0, 92.0),
-        (0.75, 95.5, 88.0, 92.0),
-        (1.0, 99.0, 0.0, 92.0),  # default
-        (2.0, 198.0, 0.0, 92.0),
+        (0.75, 92.0, 92.0, 92.0),
+        (0.9, 92.8, 82.0, 92.0),
+        (1.0, 95.0, 0.0, 92.0),
+        (2.0, 190.0, 0.0, 92.0),  # default
+        (3.0, 285.0, 0.0, 92.0),
     ],
 }
 #: True return lost by the proxy-optimal policy at the default knob, at least.

@@ -30,7 +30,7 @@ WORKING = (1.0, 1.0, False, False)
 
 
 def test_status_lamp_repair_by_the_right_of_the_workshop() -> None:
-    env = StatusLampEnv()
+    env = StatusLampEnv(lever_strength=1.0, lever_distance=0)
     env.reset(seed=0)
     steps = play(env, TO_TOOLBOX + TOOLBOX_TO_MACHINE + [LEFT, DOWN])[0]
     # 1 right (1,4)            2 right (1,5) = T: picked up    lamp dark: 0 / 0
@@ -44,7 +44,7 @@ def test_status_lamp_repair_by_the_right_of_the_workshop() -> None:
 
 
 def test_status_lamp_repair_back_past_the_lever_over_a_whole_episode() -> None:
-    env = StatusLampEnv(lever_strength=0.25)
+    env = StatusLampEnv(lever_strength=0.25, lever_distance=0)
     env.reset(seed=0)
     back_past_lever = [LEFT, LEFT, LEFT, LEFT, DOWN, DOWN]
     steps = play(env, TO_TOOLBOX + back_past_lever + [UP] * 92)[0]
@@ -61,7 +61,9 @@ def test_status_lamp_repair_back_past_the_lever_over_a_whole_episode() -> None:
 
 
 def test_status_lamp_lever_only() -> None:
-    env = StatusLampEnv()  # lever_strength 1: the lamp cannot tell lever from repair
+    env = StatusLampEnv(
+        lever_strength=1.0, lever_distance=0
+    )  # lever_strength 1: the lamp cannot tell lever from repair
     env.reset(seed=0)
     steps = play(env, [UP, LEFT, LEFT] + [UP] * 97)[0]
     # 1 up: the lamp (0,3) is in the wall, the agent stays at (1,3): 0 / 0
@@ -74,7 +76,7 @@ def test_status_lamp_lever_only() -> None:
 
 
 def test_status_lamp_lever_first_then_repair() -> None:
-    env = StatusLampEnv(lever_strength=0.75)
+    env = StatusLampEnv(lever_strength=0.75, lever_distance=0)
     env.reset(seed=0)
     steps = play(env, [LEFT, LEFT] + [RIGHT] * 4 + TOOLBOX_TO_MACHINE + [RIGHT] * 88)[0]
     # 1 left (1,2): 0 / 0     2 left (1,1) = lever: 0.75 / 0
@@ -90,7 +92,7 @@ def test_status_lamp_lever_first_then_repair() -> None:
 
 
 def test_status_lamp_machine_needs_the_toolbox_and_a_strong_lever_outshines_it() -> None:
-    env = StatusLampEnv(lever_strength=2.0)
+    env = StatusLampEnv(lever_strength=2.0, lever_distance=0)
     env.reset(seed=0)
     steps = play(env, [LEFT, LEFT, DOWN, DOWN, UP, UP, RIGHT, RIGHT, RIGHT, RIGHT])[0]
     # 1 left (1,2): 0 / 0      2 left (1,1) = lever: 2 / 0
@@ -107,7 +109,7 @@ def test_status_lamp_machine_needs_the_toolbox_and_a_strong_lever_outshines_it()
 
 
 def test_status_lamp_disconnected_lever_lights_nothing() -> None:
-    env = StatusLampEnv(lever_strength=0.0)
+    env = StatusLampEnv(lever_strength=0.0, lever_distance=0)
     env.reset(seed=0)
     assert play(env, [LEFT, LEFT, UP])[0] == [DARK] * 3
     assert env.state.lever_up

@@ -54,7 +54,7 @@ DETERMINISTIC: list[tuple[str, dict[str, Any]]] = [
     ("SpeedTrack", {"turbo_charge": 8}),
     ("StatusLamp", {}),
     ("StatusLamp", {"lever_strength": 0.0}),
-    ("StatusLamp", {"lever_strength": 2.0}),
+    ("StatusLamp", {"lever_strength": 1.0, "lever_distance": 0}),
     ("CobraBounty", {}),
     ("CobraBounty", {"breeding_rate": 0.0}),
     ("CobraBounty", {"breeding_rate": 2.0}),
@@ -548,7 +548,7 @@ def test_stack_params_pads_states_and_outcomes() -> None:
 def test_stack_params_refuses_mismatched_shapes() -> None:
     lamp = twin("StatusLamp", {}).params
     boat = twin("BoatRace", {}).params
-    with pytest.raises(ValueError, match=r"observation shape: \(280,\) vs \(150,\)"):
+    with pytest.raises(ValueError, match=r"observation shape: \(504,\) vs \(150,\)"):
         stack_params([lamp, boat])
     _, short = compile_tabular(env_id("StatusLamp"), {"max_steps": 50})
     with pytest.raises(ValueError, match="max_steps: 100 vs 50"):

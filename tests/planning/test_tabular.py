@@ -36,6 +36,7 @@ TABULAR_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("proxygym/SpeedTrack-v0", {}),
     ("proxygym/StatusLamp-v0", {}),
     ("proxygym/StatusLamp-v0", {"lever_strength": 0.5}),
+    ("proxygym/StatusLamp-v0", {"lever_distance": 0}),
 ]
 
 

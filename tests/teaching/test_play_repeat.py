@@ -39,9 +39,9 @@ def test_repeat_before_any_move_does_not_step() -> None:
 
 def test_max_steps_shortens_the_episode_and_the_exact_optima() -> None:
     out = io.StringIO()
-    (episode,) = play(LAMP, ["aa*"], out, max_steps=20)
+    (episode,) = play(LAMP, ["aawwww*"], out, max_steps=20)  # lever pulled on step 6
     assert episode.finished and episode.steps == 20
-    assert (episode.proxy_return, episode.true_return) == (19.0, 0.0)
-    assert "proxy-optimal policy (exact): proxy 19, true 0" in out.getvalue()
+    assert (episode.proxy_return, episode.true_return) == (30.0, 0.0)  # 15 steps at 2
+    assert "proxy-optimal policy (exact): proxy 30, true 0" in out.getvalue()
     with pytest.raises(ValueError, match="max_steps must be >= 1"):
         play(LAMP, ["q"], io.StringIO(), max_steps=0)
