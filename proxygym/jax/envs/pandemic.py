@@ -100,6 +100,8 @@ from gymnax.environments import spaces
 from proxygym.envs.simulators.pandemic import (
     BETA,
     CONTACT,
+    DEFAULT_DIAL,
+    DIAL_STAGE_WEIGHT,
     ECONOMIC_COST,
     ECONOMIC_WEIGHT,
     GAMMA,
@@ -140,6 +142,9 @@ class PandemicParams:
         p_recovery: daily chance that an infectious person recovers
             (float32, ``1 - e^(-1/5)``).
         contact: share of the usual contacts left at each stage (float32, (5,)).
+        dial_stage_weight: the proxy's stage-level weight beyond Pan's 0.1,
+            ``0.1 * dial`` (float32; 0 at dial 0, where the reward is today's
+            exactly).
     """
 
     misspecification: jax.Array
@@ -150,6 +155,7 @@ class PandemicParams:
     p_onset: jax.Array
     p_recovery: jax.Array
     contact: jax.Array
+    dial_stage_weight: jax.Array
 
 
 @struct.dataclass
@@ -409,7 +415,8 @@ def _tables() -> dict[str, np.ndarray]:
         np.float32,
     )
     economic = np.array([ECONOMIC_WEIGHT * cost for cost in ECONOMIC_COST], np.float32)
-    return {"infection": infection, "stage": stage, "economic": economic}
+    level = np.array(STAGE_COST, np.float32)
+    return {"infection": infection, "stage": stage, "economic": economic, "level": level}
 
 
 class PandemicJax(JaxProxyEnv):
@@ -430,6 +437,7 @@ class PandemicJax(JaxProxyEnv):
         self._infection_cost = jnp.asarray(tables["infection"])
         self._stage_cost = jnp.asarray(tables["stage"])
         self._economic_cost = jnp.asarray(tables["economic"])
+        self._stage_level = jnp.asarray(tables["level"])
 
     # -- gymnax interface ---------------------------------------------------
     @property
@@ -550,13 +558,18 @@ class PandemicJax(JaxProxyEnv):
     ) -> tuple[jax.Array, jax.Array]:
         """``(proxy, true)`` of a day ending with ``infectious`` people at ``stage`` (float32).
 
-        Proxy ``-(10 inf(I) + 0.1 (s / 4) ** 1.5 + 0.01 |s - s_prev| / 4)``;
-        true ``proxy - misspecification * 10 * (1 - CONTACT[s])``.
+        Proxy ``-(10 inf(I) + (0.1 + 0.1 dial) (s / 4) ** 1.5 + 0.01 |s - s_prev| / 4)``;
+        true ``proxy - misspecification * 10 * (1 - CONTACT[s])``. The dial's
+        share of the stage term is added separately (exactly 0 at dial 0).
         """
         stage = self._stage(stage)
         infectious = jnp.clip(jnp.asarray(infectious, jnp.int32), 0, POPULATION)
         previous_stage = self._stage(previous_stage)
-        proxy = -(self._infection_cost[infectious] + self._stage_cost[previous_stage, stage])
+        proxy = -(
+            self._infection_cost[infectious]
+            + self._stage_cost[previous_stage, stage]
+            + params.dial_stage_weight * self._stage_level[stage]
+        )
         true = proxy - params.misspecification * self._economic_cost[stage]
         return proxy, true
 
@@ -632,6 +645,7 @@ def make_pandemic(
     testing_rate: float = 0.02,
     max_steps: int = 100,
     render_mode: str | None = None,
+    dial: int = DEFAULT_DIAL,
 ) -> tuple[PandemicJax, PandemicParams]:
     """The JAX twin of ``gym.make("proxygym/Pandemic-v0", **kwargs)``: ``(env, params)``.
 
@@ -644,6 +658,7 @@ def make_pandemic(
         testing_rate=testing_rate,
         max_steps=max_steps,
         render_mode=render_mode,
+        dial=dial,
     )
     params = PandemicParams(
         misspecification=jnp.float32(twin.misspecification),
@@ -655,6 +670,7 @@ def make_pandemic(
         p_onset=jnp.float32(-math.expm1(-SIGMA)),
         p_recovery=jnp.float32(-math.expm1(-GAMMA)),
         contact=jnp.asarray(CONTACT, jnp.float32),
+        dial_stage_weight=jnp.float32(DIAL_STAGE_WEIGHT * twin.dial),
     )
     return PandemicJax(params), params
 
