@@ -182,7 +182,7 @@ def gym_steps(seeds: range, start: dict[str, Any] | None = None, **kwargs: Any) 
     env = PandemicEnv(**kwargs)
     rows: dict[str, list[Any]] = {key: [] for key in RECORD_KEYS}
     for seed in seeds:
-        actions = np.random.default_rng(1000 + seed).integers(0, 5, env.max_steps)
+        actions = np.random.default_rng(1000 + seed).integers(0, env.action_space.n, env.max_steps)
         env.reset(seed=seed, options=start)
         recorder = RecordingGenerator(env.np_random)
         env.np_random = recorder  # type: ignore[assignment]
@@ -316,11 +316,10 @@ def test_make_gives_the_port_with_the_knobs_as_leaves() -> None:
     assert isinstance(env, PandemicJax) and env.env_id == ENV_ID
     assert env.default_params is params
     assert float(params.misspecification) == 1.5
-    assert float(params.dial_stage_weight) == np.float32(0.4)
-    assert float(make_pandemic(dial=0)[1].dial_stage_weight) == 0.0
+    assert env.dial == 4 and make_pandemic(dial=0)[0].num_actions == 5
     assert int(params.tests) == 3000 and int(params.max_steps_in_episode) == 30
     assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(params))
-    assert env.num_actions == 5 and env.action_space(params).n == 5
+    assert env.num_actions == 9 and env.action_space(params).n == 9  # 5 stages + dial
     assert env.observation_space(params).shape == (3,)
 
 
