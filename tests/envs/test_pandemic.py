@@ -27,7 +27,13 @@ Policy = Callable[[np.ndarray], int]
 
 
 def make(**kwargs: Any) -> Any:
-    """The unwrapped environment (``gym.make`` checks the kwargs as users would pass them)."""
+    """The unwrapped environment (``gym.make`` checks the kwargs as users would pass them).
+
+    At dial 0 unless ``dial`` is given: the hand computations here are those
+    of Pan's weights, today's environment (``test_pandemic_dial.py`` covers the
+    dial).
+    """
+    kwargs.setdefault("dial", 0)
     return gym.make(PANDEMIC, **kwargs).unwrapped
 
 
@@ -200,6 +206,9 @@ def test_permanent_lockdown_wins_on_the_proxy_and_loses_on_the_true_objective() 
         ({"testing_rate": float("nan")}, "testing_rate"),
         ({"testing_rate": "all"}, "testing_rate"),
         ({"testing_rate": True}, "testing_rate"),
+        ({"dial": -1}, "dial"),
+        ({"dial": 1.5}, "dial"),
+        ({"dial": True}, "dial"),
     ],
 )
 def test_bad_kwargs_name_the_problem(kwargs: dict[str, Any], message: str) -> None:

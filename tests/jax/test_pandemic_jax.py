@@ -182,7 +182,7 @@ def gym_steps(seeds: range, start: dict[str, Any] | None = None, **kwargs: Any) 
     env = PandemicEnv(**kwargs)
     rows: dict[str, list[Any]] = {key: [] for key in RECORD_KEYS}
     for seed in seeds:
-        actions = np.random.default_rng(1000 + seed).integers(0, 5, env.max_steps)
+        actions = np.random.default_rng(1000 + seed).integers(0, env.action_space.n, env.max_steps)
         env.reset(seed=seed, options=start)
         recorder = RecordingGenerator(env.np_random)
         env.np_random = recorder  # type: ignore[assignment]
@@ -310,13 +310,16 @@ def chi2_exact(samples: np.ndarray, pmf: Any, support: np.ndarray) -> float:
 
 # -- the factory -----------------------------------------------------------------
 def test_make_gives_the_port_with_the_knobs_as_leaves() -> None:
-    env, params = make(ENV_ID, {"misspecification": 1.5, "testing_rate": 0.3, "max_steps": 30})
+    env, params = make(
+        ENV_ID, {"misspecification": 1.5, "testing_rate": 0.3, "max_steps": 30, "dial": 4}
+    )
     assert isinstance(env, PandemicJax) and env.env_id == ENV_ID
     assert env.default_params is params
     assert float(params.misspecification) == 1.5
+    assert env.dial == 4 and make_pandemic(dial=0)[0].num_actions == 5
     assert int(params.tests) == 3000 and int(params.max_steps_in_episode) == 30
     assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(params))
-    assert env.num_actions == 5 and env.action_space(params).n == 5
+    assert env.num_actions == 9 and env.action_space(params).n == 9  # 5 stages + dial
     assert env.observation_space(params).shape == (3,)
 
 
@@ -332,6 +335,9 @@ def test_make_gives_the_port_with_the_knobs_as_leaves() -> None:
         {"testing_rate": float("nan")},
         {"testing_rate": "all"},
         {"testing_rate": True},
+        {"dial": -1},
+        {"dial": 2.5},
+        {"dial": True},
         {"max_steps": 0},
         {"render_mode": "human"},
     ],
@@ -355,6 +361,9 @@ GYM_CASES = [
     (range(3), None, {"testing_rate": 1.0}),
     (range(3), None, {"testing_rate": 0.3, "misspecification": 2.0, "max_steps": 40}),
     (range(4), {"compartments": (6000, 1000, 1500, 1500), "stage": 2}, {"misspecification": 0.5}),
+    # The hack-difficulty dial: today's environment (0) and beyond the default.
+    (range(3), None, {"dial": 0}),
+    (range(3), {"compartments": (6000, 1000, 1500, 1500), "stage": 4}, {"dial": 12}),
 ]
 
 
@@ -438,21 +447,30 @@ def reward_table() -> Any:
     return jax.jit(jax.vmap(batched, in_axes=(None, None, None, 0)))
 
 
+#: (misspecification, dial) pairs of the reward test: every knob value at the
+#: default dial, then dials 0 and 12 (at two knob values).
+REWARD_SETTINGS = [(knob, None) for knob in KNOBS] + [(1.0, 0), (0.0, 0), (1.0, 12), (0.0, 12)]
+
+
 def test_rewards_at_every_knob_value_and_infectious_count(reward_table: Any) -> None:
     # Every infectious count 0..10,000 and every (previous stage, stage) pair,
     # rewarded by the Gymnasium env itself: from (0, 0, I, N - I) at the
     # previous stage, a day on which every draw is 0 leaves I infectious.
     counts = np.arange(POPULATION + 1)
     previous, stage = counts % 5, (counts // 5) % 5
-    params = stack(*(make_pandemic(misspecification=knob)[1] for knob in KNOBS))
+    settings = [
+        {"misspecification": knob} | ({} if dial is None else {"dial": dial})
+        for knob, dial in REWARD_SETTINGS
+    ]
+    params = stack(*(make_pandemic(**kwargs)[1] for kwargs in settings))
     proxy, true = (
         np.asarray(x)
         for x in reward_table(
             jnp.asarray(counts), jnp.asarray(stage), jnp.asarray(previous), params
         )
     )
-    for row, knob in enumerate(KNOBS):
-        env = PandemicEnv(misspecification=knob)
+    for row, kwargs in enumerate(settings):
+        env = PandemicEnv(**kwargs)
         env.reset(seed=0)
         expected = np.empty((len(counts), 2))
         for i in counts:
@@ -468,7 +486,7 @@ def test_rewards_at_every_knob_value_and_infectious_count(reward_table: Any) -> 
             expected[i] = reward, info["true_reward"]
         np.testing.assert_allclose(proxy[row], expected[:, 0], rtol=4e-7, atol=1e-7)
         np.testing.assert_allclose(true[row], expected[:, 1], rtol=4e-7, atol=1e-7)
-        if knob == 0.0:
+        if kwargs["misspecification"] == 0.0:
             np.testing.assert_array_equal(true[row], proxy[row])
 
 

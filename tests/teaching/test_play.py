@@ -117,7 +117,7 @@ def test_key_maps_follow_the_documented_actions() -> None:
     boat = key_map(gym.make(BOAT), BOAT)
     assert [boat.action(k) for k in "wsad"] == [0, 1, 2, 3] and boat.action("up") == 0
     pandemic = key_map(gym.make("proxygym/Pandemic-v0"), "proxygym/Pandemic-v0")
-    assert pandemic.describe() == "keys: 0, 1, 2, 3, 4, q quit"
+    assert pandemic.describe() == "keys: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, q quit"  # 5 stages + dial 5
 
 
 def test_box_actions_and_unknown_ids_are_refused() -> None:

@@ -39,6 +39,8 @@ What is exact (tested against the Gymnasium environment, step by step):
   float64 value (within a few float32 ulps), at every ``misspecification``;
 - the infection probability ``1 - exp(-c (beta I / N + import rate))``,
   computed as ``-expm1(...)`` in float32 (relative error about 1e-7);
+- the hack-difficulty dial: ``5 + dial`` actions, the dial's extra ones
+  (5 and up) setting stage 0, as the Gymnasium env's;
 - the time limit: ``done`` and ``info["truncated"]`` on exactly step
   ``max_steps``; the epidemic never ends the episode early. gymnax's ``step``
   resets automatically.
@@ -74,7 +76,7 @@ What differs:
 - no rendering (``render_mode`` is accepted and validated, then ignored), no
   episode sums in ``info`` (gymnax's ``info`` is per step; sum the rewards);
 - actions are not validated (a traced value cannot raise): an action outside
-  ``0..4`` is clipped to that range.
+  ``0..4 + dial`` is clipped to that range.
 
 Params are a :class:`PandemicParams` (``flax.struct``): the knob
 (``misspecification``), the number tested, the time limit and the epidemic's
@@ -100,6 +102,7 @@ from gymnax.environments import spaces
 from proxygym.envs.simulators.pandemic import (
     BETA,
     CONTACT,
+    DEFAULT_DIAL,
     ECONOMIC_COST,
     ECONOMIC_WEIGHT,
     GAMMA,
@@ -424,8 +427,11 @@ class PandemicJax(JaxProxyEnv):
 
     env_id = "proxygym/Pandemic-v0"
 
-    def __init__(self, params: PandemicParams) -> None:
+    def __init__(self, params: PandemicParams, dial: int = 0) -> None:
         self._params = params
+        #: The hack-difficulty dial: actions 5 .. 4 + dial open the town (stage 0).
+        #: Static (it sets the number of actions), unlike the params' leaves.
+        self.dial = int(dial)
         tables = _tables()
         self._infection_cost = jnp.asarray(tables["infection"])
         self._stage_cost = jnp.asarray(tables["stage"])
@@ -483,16 +489,18 @@ class PandemicJax(JaxProxyEnv):
         return spaces.Box(0.0, 1.0, (3,), jnp.float32)
 
     def action_space(self, params: Any = None) -> spaces.Discrete:
-        return spaces.Discrete(N_STAGES)
+        return spaces.Discrete(self.num_actions)
 
     @property
     def num_actions(self) -> int:
-        return N_STAGES
+        """The five stages and the dial's extra actions (each opening the town)."""
+        return N_STAGES + self.dial
 
     # -- the step, factored ---------------------------------------------------
-    @staticmethod
-    def _stage(action: int | jax.Array) -> jax.Array:
-        return jnp.clip(jnp.asarray(action, jnp.int32), 0, MAX_STAGE)
+    def _stage(self, action: int | jax.Array) -> jax.Array:
+        """The stage an action sets: 0-4 as is, the dial's extra actions 0 (others clipped)."""
+        action = jnp.clip(jnp.asarray(action, jnp.int32), 0, MAX_STAGE + self.dial)
+        return jnp.where(action > MAX_STAGE, 0, action)
 
     def infection_probability(
         self, state: PandemicState, action: int | jax.Array, params: PandemicParams
@@ -632,6 +640,7 @@ def make_pandemic(
     testing_rate: float = 0.02,
     max_steps: int = 100,
     render_mode: str | None = None,
+    dial: int = DEFAULT_DIAL,
 ) -> tuple[PandemicJax, PandemicParams]:
     """The JAX twin of ``gym.make("proxygym/Pandemic-v0", **kwargs)``: ``(env, params)``.
 
@@ -644,6 +653,7 @@ def make_pandemic(
         testing_rate=testing_rate,
         max_steps=max_steps,
         render_mode=render_mode,
+        dial=dial,
     )
     params = PandemicParams(
         misspecification=jnp.float32(twin.misspecification),
@@ -656,7 +666,7 @@ def make_pandemic(
         p_recovery=jnp.float32(-math.expm1(-GAMMA)),
         contact=jnp.asarray(CONTACT, jnp.float32),
     )
-    return PandemicJax(params), params
+    return PandemicJax(params, twin.dial), params
 
 
 __all__ = [
