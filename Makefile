@@ -3,7 +3,7 @@
 #   make test   - the test suite
 # Both create or reuse .venv and install what they need: the CPU build of torch
 # first (so pip does not pull several GB of CUDA packages), then proxygym with
-# only the extras the command needs (the demo: `agents`; the tests: `dev,ray`).
+# only the extras the command needs (the demo: `jax`, which includes `agents`; the tests: `dev,ray`).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -37,7 +37,7 @@ $(VENV)/bin/python:
 	sh tools/install_torch.sh $(PY)
 
 $(DEMO_STAMP): pyproject.toml Makefile | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e ".[agents]"
+	$(PY) -m pip install --quiet -e ".[jax]"
 	touch $@
 
 $(TEST_STAMP): pyproject.toml Makefile | $(VENV)/bin/python

@@ -73,7 +73,10 @@ EXPERIMENTS = Path(__file__).resolve().parent
 CONFIGS = {
     "width": EXPERIMENTS / "traffic_merge_width.toml",
     "action_bins": EXPERIMENTS / "traffic_merge_action_bins.toml",
+    "goodhart_width": EXPERIMENTS / "goodhart_width.toml",
 }
+#: The TrafficMerge axes, which also get the scripted references and the blocking screen.
+TRAFFIC_AXES = ("width", "action_bins")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class Args:
 
     out: Path = Path("runs/phase_transition")
     """results directory"""
-    axes: tuple[str, ...] = ("width", "action_bins")
+    axes: tuple[str, ...] = ("width", "action_bins", "goodhart_width")
     """pressure axes to sweep (keys of CONFIGS)"""
     levels: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """per axis, levels replacing the TOML's"""
@@ -107,7 +110,7 @@ class Args:
 
 
 QUICK: dict[str, Any] = {
-    "levels": {"width": (1, 64), "action_bins": (3, 17)},
+    "levels": {"width": (1, 64), "action_bins": (3, 17), "goodhart_width": (1, 64)},
     "seeds": (0,),
     "timesteps": 2048,
     "eval_episodes": 2,
@@ -389,9 +392,15 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
         if not (frame["policy"] == "agent").any():
             sections[f"Pressure: {axis}"] = "No finished agent cells yet."
             continue
+        judged = judge(frame)
+        if axis not in TRAFFIC_AXES:
+            sections[f"Pressure: {axis}"] = goodhart_width_section(
+                args, axis, config, frame, judged
+            )
+            transition_frames.append(transitions_table(axis, judged))
+            continue
         references = scripted_references(config, args.reference_episodes)
         levels = level_table(frame, references).merge(references.drop(columns="axis"), on="level")
-        judged = judge(frame)
         sentence = verdict_sentence(judged)
         if args.sweep_reports:
             write_sweep_report(directory, args.out / "reports" / axis)
@@ -417,15 +426,65 @@ def analyse(args: Args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[
         level_frames.append(levels)
         transition_frames.append(transitions_table(axis, judged))
         reference_frames.append(references)
-    if not level_frames:
+    if not transition_frames:
         raise RuntimeError(f"no axis of {args.out} has finished agent cells to analyse")
-    levels = pd.concat(level_frames, ignore_index=True)
-    plot_levels(levels, frame_of, args.out / "figures" / "phase_transition")
+    levels = pd.concat(level_frames, ignore_index=True) if level_frames else pd.DataFrame()
+    if level_frames:
+        plot_levels(levels, frame_of, args.out / "figures" / "phase_transition")
+    references = pd.concat(reference_frames, ignore_index=True) if reference_frames else None
     return (
         levels,
         pd.concat(transition_frames, ignore_index=True),
-        pd.concat(reference_frames, ignore_index=True),
+        references if references is not None else pd.DataFrame(),
         sections,
+    )
+
+
+def goodhart_width_section(
+    args: Args, axis: str, config: SweepConfig, frame: pd.DataFrame, judged: Verdict
+) -> str:
+    """The report section of a Goodhart environment along policy width (no blocking screen)."""
+    if args.sweep_reports:
+        write_sweep_report(args.out / axis, args.out / "reports" / axis)
+    summary = aggregate(frame)
+    table = pd.DataFrame(
+        {
+            "level": summary["level"],
+            "seeds": summary["seeds"],
+            "proxy [95% CI]": [
+                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+                for m, lo, hi in zip(
+                    summary["proxy_return_mean"],
+                    summary["proxy_return_low"],
+                    summary["proxy_return_high"],
+                    strict=True,
+                )
+            ],
+            "true [95% CI]": [
+                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+                for m, lo, hi in zip(
+                    summary["true_return_mean"],
+                    summary["true_return_low"],
+                    summary["true_return_high"],
+                    strict=True,
+                )
+            ],
+        }
+    )
+    return "\n\n".join(
+        [
+            f"{config.env} {config.env_kwargs or ''} along policy width (Pan et al.'s capacity "
+            f"axis), config {CONFIGS[axis].name}: levels {list(config.levels)}, seeds "
+            f"{list(config.seeds)}, {config.timesteps:,} steps.",
+            markdown_table(table),
+            transition_sentence(judged),
+            f"Verdict (proxygym.analysis.verdicts): {verdict_sentence(judged)}",
+        ]
+        + (
+            [f"Full sweep report: [reports/{axis}/report.md](reports/{axis}/report.md)."]
+            if args.sweep_reports
+            else []
+        )
     )
 
 
@@ -446,7 +505,7 @@ def write_report(args: Args, references: pd.DataFrame, sections: dict[str, str])
         **sections,
         "Figure": "![phase transition](figures/phase_transition.png)",
     }
-    title = "Phase transitions on TrafficMerge"
+    title = "Phase transitions on TrafficMerge and a Goodhart environment"
     return harness.write_markdown_report(args.out / "report.md", title, sections)
 
 
@@ -463,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=sorted(CONFIGS),
         default=list(Args.axes),
-        help="pressure axes to sweep (default: both)",
+        help="pressure axes to sweep (default: all three)",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per finished cell")
     harness.add_engine_options(parser)
@@ -487,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - started:.0f} s with {args.workers} worker(s); "
         f"{ran} cells trained in this run."
     )
-    print(markdown_table(levels[["axis", "level", "seeds", "proxy_mean", "true_mean"]]))
+    if not levels.empty:
+        print(markdown_table(levels[["axis", "level", "seeds", "proxy_mean", "true_mean"]]))
     print(f"Report: {write_report(args, references, sections)}")
     return 0
 

@@ -12,6 +12,7 @@ import pytest
 
 from experiments.phase_transition import (
     QUICK,
+    TRAFFIC_AXES,
     Args,
     blocking,
     level_table,
@@ -144,14 +145,19 @@ def test_one_seed_cannot_test_for_a_transition() -> None:
 def test_bad_axes_and_levels_are_named() -> None:
     with pytest.raises(ValueError, match="unknown pressure axis 'depth'"):
         sweep_config(Args(), "depth")
-    with pytest.raises(ValueError, match=r"width levels \[3\] are not in"):
-        sweep_config(Args(levels={"width": (3,)}), "width")
+    with pytest.raises(ValueError, match=r"width levels \[5\] are not in"):
+        sweep_config(Args(levels={"width": (5,)}), "width")
 
 
 def test_the_full_size_is_the_toml_files() -> None:
     width, bins = sweep_config(Args(), "width"), sweep_config(Args(), "action_bins")
-    assert width.levels == (1, 2, 4, 16, 64, 256) and bins.levels == (3, 5, 9, 17)
+    assert width.levels == (1, 2, 3, 4, 8, 16, 64, 256, 512) and bins.levels == (3, 5, 9, 17)
     assert len(width.seeds) >= 5 and len(bins.seeds) >= 5 and width.baselines
+    # action bins below the capacity switch: width 1
+    assert bins.hyperparameters["policy_kwargs"]["net_arch"] == {"pi": [1, 1], "vf": [1, 1]}
+    goodhart = sweep_config(Args(), "goodhart_width")
+    assert goodhart.env == "proxygym/SpeedTrack-v0" and goodhart.axis == "width"
+    assert goodhart.levels == (1, 2, 4, 8, 16, 64, 256, 512)
 
 
 # -- the quick run -----------------------------------------------------------------------------
@@ -166,7 +172,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_quick_report_lists_every_level_of_both_axes(quick_run: Path) -> None:
     levels = pd.read_csv(quick_run / "levels.csv")
-    expected = [(axis, level) for axis, values in QUICK["levels"].items() for level in values]
+    traffic = {axis: QUICK["levels"][axis] for axis in TRAFFIC_AXES}
+    expected = [(axis, level) for axis, values in traffic.items() for level in values]
     assert list(zip(levels["axis"], levels["level"], strict=True)) == expected
     assert ((levels["blocking_share"] >= 0) & (levels["blocking_share"] <= 1)).all()
     report = (quick_run / "report.md").read_text()
@@ -185,7 +192,7 @@ def test_quick_references_and_gaming_counts_agree_with_the_records(quick_run: Pa
     assert (refs["blocking_true"] < refs["true_cut"]).all()
     assert (refs["true_cut"] < refs["let_merge_true"]).all()
     levels = pd.read_csv(quick_run / "levels.csv")
-    for axis in QUICK["levels"]:
+    for axis in TRAFFIC_AXES:
         agents = results.load(quick_run / axis)
         agents = agents[agents["policy"] == "agent"]
         cuts = refs[refs["axis"] == axis].set_index("level")
