@@ -319,9 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     points = soft_optimal_curve(demo_model())
     print(f"{'beta':>8} {'proxy':>8} {'true':>8}")
-    for p in points[::2]:
-        print(f"{p.pressure:8.3f} {p.proxy_return:8.1f} {p.true_return:8.1f}")
     peak = max(points, key=lambda p: p.true_return)
+    for p in points:
+        if p is peak or points.index(p) % 2 == 0:  # every other beta, and the peak
+            print(f"{p.pressure:8.3f} {p.proxy_return:8.1f} {p.true_return:8.1f}")
     print(
         f"The proxy rises {points[0].proxy_return:.0f} -> {points[-1].proxy_return:.0f}; the true "
         f"return rises {points[0].true_return:.0f} -> {peak.true_return:.0f} (beta "
