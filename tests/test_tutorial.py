@@ -53,6 +53,7 @@ print({PROBE_MARK!r} + _json.dumps({{
         orient="records"
     ),
     "failed": summary.failed,
+    "demo": [[p.pressure, p.proxy_return, p.true_return] for p in demo_points],
     "out": str(out),
 }}))
 """
@@ -178,8 +179,8 @@ def test_exact_table_matches_the_environments(executed: Executed) -> None:
     expected = {  # proxy-optimal (proxy, true), true-optimal (proxy, true); see each docstring
         "proxygym/BoatRace-v0": (50.0, 49.0, 50.0, 100.0),
         "proxygym/AbsentSupervisor-v0": (47.0, 17.0, 41.0, 41.0),
-        "proxygym/SpeedTrack-v0": (394.0, 157.0, 252.95, 247.0),
-        "proxygym/StatusLamp-v0": (99.0, 0.0, 93.0, 92.0),
+        "proxygym/SpeedTrack-v0": (354.0, -24.0, 207.0, 207.0),
+        "proxygym/StatusLamp-v0": (190.0, 0.0, 93.37, 92.0),
         "proxygym/CobraBounty-v0": (270.0, 14.0, 31.03, 20.0),
         "proxygym/LagoonRace-v0": (73.0, 0.0, 40.0, 4.0),
     }
@@ -193,9 +194,30 @@ def test_exact_table_matches_the_environments(executed: Executed) -> None:
         assert tuple(rows[env_id][column] for column in columns) == values, env_id
     assert rows["proxygym/OptionPicking-v0"]["variant"] == "regressional"
     assert (
-        "SpeedTrack: the proxy-optimal policy earns proxy 394 (the true optimum: 253) "
-        "but true 157 (the true optimum: 247)"
+        "SpeedTrack: the proxy-optimal policy earns proxy 354 (the true optimum: 207) "
+        "but true -24 (the true optimum: 207)"
     ) in executed.text
+
+
+@pytest.mark.slow
+def test_demo_panel_rises_then_falls_at_the_default_dial(executed: Executed) -> None:
+    """The demo's exact panel (SpeedTrack at its defaults, turbo_charge 20): along beta the
+    proxy rises to its optimum 354; the true return rises from the random policy's first and
+    then falls to the proxy optimum's -24."""
+    points = executed.probe["demo"]
+    proxy_returns = [p[1] for p in points]
+    rises = zip(proxy_returns, proxy_returns[1:], strict=False)
+    assert all(after >= before - 1e-6 for before, after in rises)
+    assert proxy_returns[-1] == pytest.approx(354.0, abs=0.01)
+    true_returns = [p[2] for p in points]
+    peak = max(range(len(true_returns)), key=true_returns.__getitem__)
+    assert 0 < peak < len(true_returns) - 1, "the true return should rise before it falls"
+    assert true_returns[peak] > true_returns[0] + 20
+    assert true_returns[-1] == pytest.approx(-24.0, abs=0.01)
+    assert (
+        "turbo_charge 20: proxy rose 51 -> 354; true rose 51 -> 78 (beta 0.15) and fell to -24"
+        in executed.text
+    )
 
 
 @pytest.mark.slow
@@ -240,6 +262,7 @@ def test_ppo_sweep_records_a_goodhart_curve(executed: Executed) -> None:
     exact = {r["policy"]: (r["proxy_return"], r["true_return"]) for r in records}
     assert exact["proxy_optimal"] == (99.0, 0.0)
     assert exact["true_optimal"] == (93.0, 92.0)
+    assert round(exact["oracle"][1]) == 78  # quoted: the oracle learns much of the repair
     # Training on the lamp's proxy: the proxy climbs while the true return falls
     # below its own best along training (the lever instead of the repair).
     assert agent[-1]["proxy_return"] > agent[0]["proxy_return"] + 20
@@ -249,9 +272,10 @@ def test_ppo_sweep_records_a_goodhart_curve(executed: Executed) -> None:
 
 
 @pytest.mark.slow
-def test_both_figures_are_shown(executed: Executed) -> None:
+def test_all_three_figures_are_shown(executed: Executed) -> None:
+    """The demo's exact panel, the knob's curves and the PPO sweep's Goodhart curve."""
     images = [o for o in _outputs(executed.notebook) if "image/png" in o.get("data", {})]
-    assert len(images) == 2
+    assert len(images) == 3
     assert not [o for o in _outputs(executed.notebook) if o.output_type == "error"]
 
 
@@ -297,16 +321,32 @@ def test_handout_quotes_the_exact_returns(variant: str, env_id: str, quoted: str
     by_proxy = tabular.evaluate(model, tabular.solve(model, "proxy"))
     by_true = tabular.evaluate(model, tabular.solve(model, "true"))
     for value in (by_proxy.proxy_return, by_proxy.true_return, by_true.true_return):
-        assert re.search(rf"\b{re.escape(quoted.format(value))}\b", block), (env_id, value)
+        # The number on its own: not part of a longer number or word, and its sign as quoted
+        # (a minus sign is not a word character, so \b cannot delimit a negative number).
+        number = re.escape(quoted.format(value))
+        assert re.search(rf"(?<![\w.\-]){number}(?!\w|\.\d)", block), (env_id, value)
 
 
 def test_handout_overstatement_grows_with_the_number_of_offers() -> None:
+    """Quoted without hype (``dial=0``): at the default dial 6 offers have no exact model."""
     text = HANDOUT.read_text(encoding="utf-8")
+    assert "without hype (`dial=0`)" in " ".join(text.split())
     gaps = []
     for n_options in (2, 6):
-        model = _tabular_model("proxygym/OptionPicking-v0", n_options=n_options)
+        model = _tabular_model("proxygym/OptionPicking-v0", n_options=n_options, dial=0)
         returns = tabular.evaluate(model, tabular.solve(model))
         gaps.append(returns.proxy_return - returns.true_return)
     assert gaps[1] > gaps[0]
     expected = f"by {gaps[0]:.2f} on average with 2 offers, and by {gaps[1]:.2f} with 6"
     assert expected in " ".join(text.split())
+
+
+def test_handout_and_notebook_show_the_demo_picture() -> None:
+    """Both show the figure ``make demo`` stores, by its path relative to ``docs/``."""
+    picture = "](results/demo/goodhart_curve.png)"
+    assert picture in HANDOUT.read_text(encoding="utf-8")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    assert any(picture in source for source in markdown)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert any("soft_optimal_curve(demo_model())" in source for source in code)
