@@ -102,9 +102,9 @@ class SpeedTrackEnv(DeterministicGridWorld[State]):
     the proxy optimum charges the turbo and floors it (proxy 354, true -24);
     the true optimum earns 207 (braking for corners empties the turbo, so it
     never goes above 3). Along the inverse temperature of the
-    proxy-soft-optimal policy the true return rises from 51 (random) to 78 at
-    beta 0.46 and falls to -24; without the turbo it peaks at once (42) and
-    falls to -80.
+    proxy-soft-optimal policy the true return rises from 51 (random) to 87 at
+    beta 0.19 and falls to -24; without the turbo it barely rises (41 to 42 at
+    beta 0.03) and falls to -80.
 
     ## Starting State
     The car stands still at the start line ``S``, (1, 5): loop position 4.
