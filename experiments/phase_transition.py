@@ -1,4 +1,4 @@
-"""Phase transitions (Pan, Bhatia & Steinhardt 2022) on TrafficMerge: policy width, action bins.
+"""Phase transitions (Pan, Bhatia & Steinhardt 2022) along width and action bins: TrafficMerge, SpeedTrack.
 
 Pan et al. saw the true reward of traffic controllers fall sharply, not
 gradually, once model capacity or action resolution crossed a threshold: the
@@ -7,13 +7,15 @@ scenario, blocking the on-ramp car). This script looks for the same switch in
 ``proxygym/TrafficMerge-v0``:
 
 1. **Sweeps.** PPO on the proxy along each axis, with the settings of
-   ``experiments/traffic_merge_width.toml`` (policy width 1 ... 256) and
+   ``experiments/traffic_merge_width.toml`` (policy width 1 ... 512) and
    ``experiments/traffic_merge_action_bins.toml`` (3 ... 17 acceleration
-   levels, at policy width 2, where the width sweep found seeds on both
-   sides of the switch): 5 seeds in the files (``--n-seeds``; the verdict
-   rules need 10), 50k steps, oracle and random baselines. One resumable
-   sweep directory per axis (``OUT/<axis>``): an interrupted run picks up
-   where it stopped.
+   levels, at policy width 1, below the capacity switch the width sweep
+   found between widths 2 and 4), plus one Goodhart environment along width,
+   ``experiments/goodhart_width.toml`` (SpeedTrack at its default dial,
+   width 1 ... 512; axis ``goodhart_width``, no blocking screen): 5 seeds in
+   the files (``--n-seeds``; the verdict rules need 10), oracle and random
+   baselines. One resumable sweep directory per axis (``OUT/<axis>``): an
+   interrupted run picks up where it stopped.
 2. **Scripted references**, per environment setting: the blocking policy
    (full throttle, the ramp car never merges) and the let-merge policy (falls
    back to open a gap), 10 episodes each (reset seeds 0-9).
