@@ -1,4 +1,4 @@
-"""Phase transitions (Pan, Bhatia & Steinhardt 2022) along width and action bins: TrafficMerge, SpeedTrack.
+"""Phase transitions (Pan et al. 2022) along width and action bins: TrafficMerge, SpeedTrack.
 
 Pan et al. saw the true reward of traffic controllers fall sharply, not
 gradually, once model capacity or action resolution crossed a threshold: the
