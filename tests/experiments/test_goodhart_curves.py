@@ -260,7 +260,7 @@ def test_write_up_summary_matches_the_stored_full_size_results() -> None:
     root = Path(__file__).resolve().parents[2]
     summary = pd.read_csv(root / "docs/results/goodhart_curves_jax/summary.csv").set_index("env")
     text = (root / "experiments/goodhart_curves.md").read_text()
-    section = text.split("## Summary: the stored 20-seed run", 1)[1].split("Mean curves", 1)[0]
+    section = text.split("## Summary: the stored 20-seed run", 1)[1].split("**A Goodhart curve", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
     columns = {
@@ -279,8 +279,12 @@ def test_write_up_summary_matches_the_stored_full_size_results() -> None:
         cells = dict(zip(header, (cell.strip() for cell in row.strip("|").split("|")), strict=True))
         stored = summary.loc[f"proxygym/{cells['env']}-v0"]
         assert cells["verdict"] == f"**{stored['verdict']}**", cells["env"]
-        end = cells["true: start -> end"].split("->")[1]
-        assert _number(end) == pytest.approx(float(stored["final_true"]), rel=0.01, abs=0.01)
+        curve = cells["mean true along the checkpoints (0, 1/16, 1/8, 1/4, 1/2, 1)"].split(" / ")
+        assert len(curve) == 6, cells["env"]
+        assert _number(curve[-1]) == pytest.approx(float(stored["final_true"]), rel=0.01, abs=0.01)
+        if stored["verdict"] == "goodhart":
+            point = float(cells["Goodhart point"].replace(",", ""))
+            assert point == pytest.approx(float(stored["goodhart_point"])), cells["env"]
         for title, column in columns.items():
             typed, value = _number(cells[title]), float(stored[column])
             if math.isnan(value):
