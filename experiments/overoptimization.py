@@ -64,7 +64,7 @@ from proxygym.envs.learned_proxy import (
     RewardEnsemble,
     collect_trajectories,
 )
-from proxygym.envs.learned_proxy.env import LearnedProxyEnv
+from proxygym.envs.learned_proxy.env import DEFAULT_BASE_ENV, DEFAULT_BASE_KWARGS, LearnedProxyEnv
 from proxygym.planning.best_of_n import (
     best_of_n_curve,
     best_of_n_probabilities,
@@ -156,11 +156,18 @@ def n_values(max_n: int) -> list[int]:
 # -- 1. reward models -------------------------------------------------------------------------
 
 
+def base_kwargs(args: Args) -> dict[str, Any]:
+    """The base environment's kwargs: Pandemic at dial 0 (its original five actions, on which
+    the stored run was made), as ``LearnedProxy-v0`` uses it by default."""
+    return dict(DEFAULT_BASE_KWARGS) if args.base_env == DEFAULT_BASE_ENV else {}
+
+
 def reward_model_kwargs(args: Args, m: int, **changes: Any) -> dict[str, Any]:
     """``LearnedProxy-v0`` kwargs of the ensemble fit to ``m`` comparisons: one spec for both
     the best-of-n study and PPO, so the two optimise against the very same models."""
     return {
         "base_env": args.base_env,
+        "base_kwargs": base_kwargs(args),
         "segments": args.segments,
         "segment_length": args.segment_length,
         "comparisons": m,
@@ -495,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     ns = n_values(args.max_n)
 
     print(f"pool: {args.pool} random episodes of {args.base_env}", flush=True)
-    pool = collect_trajectories(args.base_env, {}, args.pool, seed=10_000_000 + args.seed)
+    pool = collect_trajectories(
+        args.base_env, base_kwargs(args), args.pool, seed=10_000_000 + args.seed
+    )
     bon, fits = best_of_n_study(args, pool, ns)
     harness.write_csv(args.out / "bon.csv", bon)
     harness.write_csv(args.out / "bon_fits.csv", fits)

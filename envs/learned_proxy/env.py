@@ -24,6 +24,11 @@ from proxygym.envs.learned_proxy.segments import collect_segments
 from proxygym.envs.learned_proxy.wrapper import LearnedRewardProxy
 
 DEFAULT_BASE_ENV = "proxygym/Pandemic-v0"
+#: ``base_kwargs`` when none are given for the default base: Pandemic at dial 0, its
+#: original five actions, on which the learned proxy and its stored results were made
+#: (Pandemic's hack-difficulty dial adds actions that open the town; a reward model
+#: learned from random play is a different model with them).
+DEFAULT_BASE_KWARGS: dict[str, Any] = {"dial": 0}
 
 #: Mixed into the labelling generator's seed, so labels and rollouts use different streams.
 _LABEL_STREAM = 0x1AB31
@@ -128,7 +133,8 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Arguments
     - ``base_env`` (default ``"proxygym/Pandemic-v0"``), ``base_kwargs``
-      (dict): the environment whose proxy is replaced.
+      (dict; default ``{"dial": 0}`` for the default base, Pandemic's original
+      five actions, else ``{}``): the environment whose proxy is replaced.
     - ``comparisons`` (300): labelled pairs ``m``; ``segments`` (1000):
       random-play segments collected; ``segment_length`` (20) steps each.
     - ``rm_width`` (32), ``rm_depth`` (1; 0 = linear): the reward model.
@@ -191,6 +197,8 @@ class LearnedProxyEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"base_env must be a registered environment id, got {base_env!r}")
         if base_kwargs is not None and not isinstance(base_kwargs, dict):
             raise ValueError(f"base_kwargs must be a dict or None, got {base_kwargs!r}")
+        if base_kwargs is None and base_env == DEFAULT_BASE_ENV:
+            base_kwargs = DEFAULT_BASE_KWARGS
         self.base_kwargs = dict(base_kwargs or {})
         try:
             frozen_kwargs = tuple(sorted(self.base_kwargs.items()))

@@ -444,7 +444,7 @@ def test_pressure_axes_are_declared_kwargs() -> None:
 @pytest.mark.parametrize(
     ("file", "axis", "levels"),
     [
-        ("traffic_merge_width.toml", "width", (1, 2, 4, 16, 64, 256)),
+        ("traffic_merge_width.toml", "width", (1, 2, 3, 4, 8, 16, 64, 256, 512)),
         ("traffic_merge_action_bins.toml", "action_bins", (3, 5, 9, 17)),
     ],
 )

@@ -12,6 +12,7 @@ import pytest
 
 from experiments.overoptimization import (
     Args,
+    base_kwargs,
     best_of_n_study,
     bon_records,
     bon_verdicts,
@@ -96,7 +97,9 @@ def test_more_comparisons_give_a_smaller_beta_and_the_law_extrapolates() -> None
     args = replace(
         Args(), comparisons=(30, 3000), pool=20_000, max_n=1024, rm_seeds=(0, 1, 2, 3, 4)
     )
-    pool = collect_trajectories(args.base_env, {}, args.pool, seed=10_000_000 + args.seed)
+    pool = collect_trajectories(
+        args.base_env, base_kwargs(args), args.pool, seed=10_000_000 + args.seed
+    )
     bon, fits = best_of_n_study(args, pool, n_values(args.max_n))
     few, many = fits.set_index("m").loc[30], fits.set_index("m").loc[3000]
     assert many.beta < few.beta / 2

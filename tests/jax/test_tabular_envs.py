@@ -258,7 +258,7 @@ def test_option_picking_outcomes_are_model_outcomes(case: tuple[str, dict[str, A
 
 
 def test_option_picking_outcome_frequencies_match_probs() -> None:
-    t = twin("OptionPicking", {})
+    t = twin("OptionPicking", {"dial": 0})  # the original offers: a posterior with all four values
     probs = np.asarray(t.params.probs)
     # Picking the hyped offer 1 where its posterior is the most uneven with all four
     # true values possible (about 0.07, 0.17, 0.31, 0.45), so a sampler that is
