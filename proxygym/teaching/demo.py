@@ -41,7 +41,7 @@ from proxygym.analysis.dial import peak_interval
 from proxygym.analysis.metrics import seed_table
 from proxygym.analysis.verdicts import Verdict, judge, level_text
 from proxygym.model import TabularModel, exact_model
-from proxygym.planning.tabular import evaluate, kl_from_reference, solve
+from proxygym.planning.tabular import TabularPolicy, evaluate, kl_from_reference, solve
 from proxygym.reporting.report import verdict_sentence, write_report
 from proxygym.sweeps import results
 from proxygym.sweeps.axes import env_dial
@@ -77,19 +77,7 @@ def soft_optimal_curve(model: TabularModel, betas: tuple[float, ...] = BETAS) ->
     ``kl`` is the policy's KL from the uniformly random policy (beta = 0).
     """
     uniform = solve(model, "proxy", temperature=1e12)
-    points = []
-    for beta in betas:
-        policy = solve(model, "proxy", temperature=1.0 / beta)
-        returns = evaluate(model, policy)
-        points.append(
-            CurvePoint(
-                pressure=beta,
-                kl=kl_from_reference(model, policy, uniform),
-                proxy_return=returns.proxy_return,
-                true_return=returns.true_return,
-            )
-        )
-    return points
+    return _curve(model, betas, kl_to=uniform, prior=None)
 
 
 def goodhart_curve(
@@ -102,14 +90,25 @@ def goodhart_curve(
     penalty for leaving it (the tutorial uses this view).
     """
     demonstrator = solve(model, "true", temperature=DEMONSTRATOR_TEMPERATURE)
+    return _curve(model, pressures, kl_to=demonstrator, prior=demonstrator)
+
+
+def _curve(
+    model: TabularModel,
+    pressures: tuple[float, ...],
+    kl_to: TabularPolicy,
+    prior: TabularPolicy | None,
+) -> list[CurvePoint]:
+    """The proxy-soft-optimal policy at each inverse temperature (regularised towards
+    ``prior`` when given), evaluated exactly, with its KL from ``kl_to``."""
     points = []
     for beta in pressures:
-        policy = solve(model, "proxy", temperature=1.0 / beta, reference=demonstrator)
+        policy = solve(model, "proxy", temperature=1.0 / beta, reference=prior)
         returns = evaluate(model, policy)
         points.append(
             CurvePoint(
                 pressure=beta,
-                kl=kl_from_reference(model, policy, demonstrator),
+                kl=kl_from_reference(model, policy, kl_to),
                 proxy_return=returns.proxy_return,
                 true_return=returns.true_return,
             )
