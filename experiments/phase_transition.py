@@ -346,25 +346,24 @@ def plot_levels(levels: pd.DataFrame, frame_of: dict[str, pd.DataFrame], path: P
         return save_figure(fig, path)
 
 
+def _intervals(means: pd.Series, lows: pd.Series, highs: pd.Series) -> list[str]:
+    """Table cells ``mean [low, high]`` (three significant figures) of a column and its interval."""
+    return [f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in zip(means, lows, highs, strict=True)]
+
+
 def _level_columns(levels: pd.DataFrame) -> pd.DataFrame:
     """The per-level table as the report shows it."""
     shown = pd.DataFrame(
         {
             "level": levels["level"],
             "seeds": levels["seeds"],
-            "proxy [95% CI]": [
-                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-                for m, lo, hi in zip(
-                    levels["proxy_mean"], levels["proxy_low"], levels["proxy_high"], strict=True
-                )
-            ],
+            "proxy [95% CI]": _intervals(
+                levels["proxy_mean"], levels["proxy_low"], levels["proxy_high"]
+            ),
             "proxy std": levels["proxy_std"],
-            "true [95% CI]": [
-                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-                for m, lo, hi in zip(
-                    levels["true_mean"], levels["true_low"], levels["true_high"], strict=True
-                )
-            ],
+            "true [95% CI]": _intervals(
+                levels["true_mean"], levels["true_low"], levels["true_high"]
+            ),
             "true std": levels["true_std"],
             "seeds blocking": [
                 f"{k} of {n} [{lo:.2f}, {hi:.2f}]"
@@ -453,24 +452,14 @@ def goodhart_width_section(
         {
             "level": summary["level"],
             "seeds": summary["seeds"],
-            "proxy [95% CI]": [
-                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-                for m, lo, hi in zip(
-                    summary["proxy_return_mean"],
-                    summary["proxy_return_low"],
-                    summary["proxy_return_high"],
-                    strict=True,
-                )
-            ],
-            "true [95% CI]": [
-                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-                for m, lo, hi in zip(
-                    summary["true_return_mean"],
-                    summary["true_return_low"],
-                    summary["true_return_high"],
-                    strict=True,
-                )
-            ],
+            "proxy [95% CI]": _intervals(
+                summary["proxy_return_mean"],
+                summary["proxy_return_low"],
+                summary["proxy_return_high"],
+            ),
+            "true [95% CI]": _intervals(
+                summary["true_return_mean"], summary["true_return_low"], summary["true_return_high"]
+            ),
         }
     )
     return "\n\n".join(
