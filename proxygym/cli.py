@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import gymnasium as gym
 
 import proxygym
+from proxygym.agents.hyperparameters import ALGORITHM_NAMES
 from proxygym.sweeps.config import ENGINES, ConfigError, load_config
 from proxygym.sweeps.runner import BACKENDS, SweepError, run_sweep
 
@@ -511,11 +512,17 @@ def _add_play(commands: Any) -> None:
         "episode ends, beside the exact proxy-optimal and true-optimal returns where the "
         "environment has a tabular model. Keys: w/a/s/d or arrow keys (gridworlds whose "
         "actions are up/down/left/right), digits 0-9 (any Discrete action space), q quits; "
-        "any other key shows the key map. From a terminal every keypress counts; from a pipe "
-        "each line is a string of keys. Only Discrete action spaces can be played.",
+        "any other key shows the key map; . repeats your last action, * holds it to the end. "
+        "From a terminal every keypress counts; from a pipe each line is a string of keys. "
+        "Continuous actions: a Box of one bounded number (PendulumNoTorqueCost's torque) is "
+        "played on 9 evenly spaced levels, digits 0-8 from its low to its high bound (4 the "
+        "middle), and you see the observation and the proxy return so far instead of a board. "
+        "A Box of more numbers (HopperForward's 3 joint torques) cannot be played: watch a "
+        "policy with proxygym render instead.",
         epilog=(
             "example: proxygym play proxygym/BoatRace-v0 --episodes 2\n"
-            "         echo dadadada | proxygym play proxygym/BoatRace-v0 --kwargs max_steps=8"
+            "         echo dadadada | proxygym play proxygym/BoatRace-v0 --kwargs max_steps=8\n"
+            "         echo '8*' | proxygym play proxygym/PendulumNoTorqueCost-v0"
         ),
         formatter_class=_Formatter,
     )
@@ -545,12 +552,19 @@ def _add_render(commands: Any) -> None:
         "the hidden true return drawn under every frame. POLICY is random, proxy-optimal or "
         "true-optimal (the exact optima, for environments with a tabular model), or the path "
         "of a saved stable-baselines3 model (a sweep's models/<cell>.zip; PPO, A2C or DQN is "
-        "detected from the file, or give --algo).",
+        "detected from the file, or give --algo). Continuous (Box) actions work the same way: "
+        "random samples the Box uniformly (seeded), a saved model acts with its deterministic "
+        "predict. proxygym draws the frames of its own environments and of AcrobotHeight and "
+        "PendulumNoTorqueCost (the rod and the applied torque) itself, without pygame; "
+        "HopperForward needs the mujoco extra and an OpenGL backend (MUJOCO_GL=egl or "
+        "osmesa on a machine without a display), checked before anything is played.",
         epilog=(
             "example: proxygym render proxygym/LagoonRace-v0 --policy proxy-optimal "
             "--out lagoon.gif\n"
             "         proxygym render proxygym/BoatRace-v0 --policy "
-            "runs/boat_race_timesteps/models/agent-seed0.zip --out boat.gif --sheet boat.png"
+            "runs/boat_race_timesteps/models/agent-seed0.zip --out boat.gif --sheet boat.png\n"
+            "         proxygym render proxygym/PendulumNoTorqueCost-v0 --policy random "
+            "--out pendulum.gif"
         ),
         formatter_class=_Formatter,
     )
@@ -577,7 +591,7 @@ def _add_render(commands: Any) -> None:
     )
     render.add_argument(
         "--algo",
-        choices=("ppo", "a2c", "dqn"),
+        choices=ALGORITHM_NAMES,
         default=None,
         help="algorithm of a saved model (default: detected from the file)",
     )

@@ -280,7 +280,8 @@ def test_fast_discrete_check_agrees_with_gymnasium(space: gym.spaces.Discrete) -
     importlib.util.find_spec("pygame") is not None, reason="checks the message without pygame"
 )
 def test_rendering_without_pygame_names_proxygyms_render_extra() -> None:
-    env = gym.make("proxygym/AcrobotHeight-v0", render_mode="rgb_array")
+    # AcrobotHeight's and PendulumNoTorqueCost's frames are drawn in numpy; CartPole's need pygame.
+    env = ProxyReward(gym.make("CartPole-v1", render_mode="rgb_array"), proxy={"reward": 1.0})
     env.reset(seed=0)
     with pytest.raises(gym.error.DependencyNotInstalled, match=r"\.\[render\]"):
         env.render()

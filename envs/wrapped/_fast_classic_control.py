@@ -16,10 +16,15 @@ Gymnasium computes in float32 (Pendulum's torque terms on a float32 action),
 the same numpy float32 operations are kept.
 
 Reset, seeding (``np_random``), spaces, ``options``, ``book_or_nips``,
-``torque_noise_max`` and rendering are Gymnasium's own, inherited unchanged.
-Two additions: an unknown ``render_mode`` raises a ValueError (Gymnasium's
-``gym.make`` only warns), and stepping before ``reset`` raises
-:class:`gymnasium.error.ResetNeeded`.
+``torque_noise_max`` and the ``human`` window (pygame) are Gymnasium's own,
+inherited unchanged. Three additions: an unknown ``render_mode`` raises a
+ValueError (Gymnasium's ``gym.make`` only warns); stepping (or rendering)
+before ``reset`` raises :class:`gymnasium.error.ResetNeeded`; and
+``rgb_array`` frames are drawn in numpy
+(:mod:`proxygym.envs.wrapped._classic_frames`) rather than with pygame, so
+they need no extra package and are the same arrays on every machine
+(Gymnasium's picture, 240 pixels square, not anti-aliased; Pendulum's frame
+shows the last torque as an arc).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import numpy as np
 from gymnasium.envs.classic_control.acrobot import AcrobotEnv, wrap
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 from gymnasium.error import ResetNeeded
+
+from proxygym.envs.wrapped._classic_frames import acrobot_frame, pendulum_frame
 
 #: Acrobot's joint accelerations ``(ddtheta1, ddtheta2)`` from ``(theta1, theta2,
 #: dtheta1, dtheta2, torque)``.
@@ -115,6 +122,13 @@ class FastAcrobotEnv(FloatState, AcrobotEnv):
         check_render_mode(self, render_mode)
         super().__init__(render_mode=render_mode)
         self._rk4_cache: tuple[Any, ...] | None = None
+
+    def render(self) -> Any:
+        """An ``rgb_array`` frame drawn in numpy (:func:`acrobot_frame`); ``human``: Gymnasium's."""
+        if self.render_mode != "rgb_array":
+            return super().render()
+        theta1, theta2 = self._state_floats()[:2]
+        return acrobot_frame(theta1, theta2, float(self.LINK_LENGTH_1), float(self.LINK_LENGTH_2))
 
     def __getstate__(self) -> dict[str, Any]:
         """The instance's attributes without the cached accelerations (a local function)."""
@@ -263,6 +277,15 @@ class FastPendulumEnv(FloatState, PendulumEnv):
         check_render_mode(self, render_mode)
         super().__init__(render_mode=render_mode, g=g)
         self.state = None
+
+    def render(self) -> Any:
+        """An ``rgb_array`` frame drawn in numpy (:func:`pendulum_frame`, the rod and the last
+        torque); ``human``: Gymnasium's pygame window."""
+        if self.render_mode != "rgb_array":
+            return super().render()
+        angle = self._state_floats()[0]
+        torque = None if self.last_u is None else float(self.last_u)
+        return pendulum_frame(angle, torque, float(self.max_torque))
 
     def step(self, u: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Gymnasium's ``PendulumEnv.step``: one Euler step of ``dt`` with torque ``u`` clipped."""

@@ -15,7 +15,17 @@ any other extension is refused.
 A policy is a callable ``observation -> action``, a saved stable-baselines3
 model (a path to its ``.zip``, as sweeps store in ``models/<cell>.zip``) or
 one of ``random``, ``proxy-optimal`` and ``true-optimal``, resolved by
-:func:`proxygym.agents.policies.resolve_policy`.
+:func:`proxygym.agents.policies.resolve_policy`. Continuous (Box) actions
+need nothing special: ``random`` samples the Box uniformly from a generator
+seeded with the episode's seed, and a saved model acts through its
+``predict`` (deterministic), whatever its action space.
+
+Frames come from the environment's ``rgb_array`` mode. proxygym draws its
+own environments' frames, and the classic-control pendulums', in numpy (no
+pygame). MuJoCo environments (HopperForward) render through OpenGL: where
+that cannot work, :func:`check_renderable` says what to install or set
+(the ``mujoco`` extra, ``MUJOCO_GL=egl`` or ``osmesa``) before any episode
+is played or any model loaded.
 
 An episode of ``T`` steps gives exactly ``T + 1`` frames: the frame after
 ``reset()`` and one after each step. The step counter in the text strip makes
@@ -30,7 +40,9 @@ import inspect
 import io
 import json
 import math
+import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -65,6 +77,14 @@ TRUE_TEXT = (213, 94, 0)
 LEGEND_STATES = 5000
 #: Steps of a seeded random walk read to build a legend where there is no exact model.
 LEGEND_WALK = 400
+#: Environments registered only when an extra is installed: the extra of each.
+OPTIONAL_ENVIRONMENTS: dict[str, str] = {"proxygym/HopperForward-v0": "mujoco"}
+#: How to give MuJoCo an OpenGL backend on a machine without a display.
+MUJOCO_GL_HINT = (
+    "set MUJOCO_GL=egl (a GPU with EGL) or MUJOCO_GL=osmesa (software: apt-get install "
+    "libosmesa6, pip install pyopengl), with the mujoco extra installed "
+    "(pip install -e '.[mujoco]' in a proxygym checkout)"
+)
 #: Extensions :func:`save_episodes` writes, and what it writes for each.
 SUPPORTED_OUTPUTS: dict[str, str] = {
     ".gif": "an animated GIF of every frame",
@@ -131,6 +151,12 @@ def make_env(
     try:
         gym.spec(env_id)
     except gym.error.Error as error:
+        if env_id in OPTIONAL_ENVIRONMENTS:
+            extra = OPTIONAL_ENVIRONMENTS[env_id]
+            raise ValueError(
+                f"{env_id} is registered only with the {extra} extra installed: "
+                f"pip install -e '.[{extra}]' in a proxygym checkout"
+            ) from error
         known = ", ".join(sorted(i for i in gym.registry if i.startswith("proxygym/")))
         raise ValueError(f"unknown environment id {env_id!r}; proxygym ids: {known}") from error
     try:
@@ -156,6 +182,64 @@ def discrete_actions(env: gym.Env[Any, Any], env_id: str, purpose: str) -> int:
             f"{env_id} has the action space {space}; {purpose} needs a Discrete action space"
         )
     return int(space.n)
+
+
+def uses_mujoco(env: gym.Env[Any, Any]) -> bool:
+    """Whether ``env`` is (or wraps) a Gymnasium MuJoCo environment, which renders with OpenGL."""
+    inner = env.unwrapped
+    return hasattr(inner, "mujoco_renderer") or type(inner).__module__.startswith(
+        "gymnasium.envs.mujoco"
+    )
+
+
+def _no_display() -> bool:
+    """A Linux machine with no display and no MuJoCo backend chosen: MuJoCo's default (GLFW)
+    has nothing to open a context on."""
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("MUJOCO_GL")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+def first_frame(env: gym.Env[Any, Any], env_id: str) -> np.ndarray:
+    """The frame of a freshly reset ``env``, or a ValueError saying what rendering needs.
+
+    MuJoCo environments are refused up front on a Linux machine without a
+    display unless ``MUJOCO_GL`` names a backend, and any failure of their
+    renderer is reported with :data:`MUJOCO_GL_HINT`; a missing optional
+    package (:class:`gymnasium.error.DependencyNotInstalled`) is reported
+    with its own message, which names the package.
+    """
+    mujoco = uses_mujoco(env)
+    if mujoco and _no_display():
+        raise ValueError(
+            f"{env_id} draws its frames with MuJoCo, which needs OpenGL and finds no display "
+            f"here: {MUJOCO_GL_HINT}"
+        )
+    try:
+        return _rgb(env)
+    except gym.error.DependencyNotInstalled as error:
+        raise ValueError(f"{env_id} cannot draw frames: {error}") from error
+    except Exception as error:
+        if not mujoco:
+            raise
+        raise ValueError(
+            f"{env_id} draws its frames with MuJoCo, whose OpenGL rendering failed "
+            f"({type(error).__name__}: {error}): {MUJOCO_GL_HINT}"
+        ) from error
+
+
+def check_renderable(env_id: str, env_kwargs: dict[str, Any] | None = None) -> None:
+    """Fail now, with :func:`first_frame`'s message, if ``env_id`` cannot draw ``rgb_array``
+    frames here (before a model is loaded or an episode played)."""
+    env = make_env(env_id, env_kwargs, render_mode="rgb_array")
+    try:
+        env.reset(seed=0)
+        first_frame(env, env_id)
+    finally:
+        env.close()
 
 
 # -- legends ----------------------------------------------------------------------------------
@@ -358,11 +442,12 @@ def record_episode(
     """
     env = make_env(env_id, env_kwargs, render_mode="rgb_array")
     try:
-        act = resolve_policy(policy, env, env_id, seed, algo)
         observation, _ = env.reset(seed=seed)
-        limit = env.spec.max_episode_steps if env.spec is not None else None
+        frame = first_frame(env, env_id)  # before the policy: a model may take long to load
+        act = resolve_policy(policy, env, env_id, seed, algo)
+        limit = episode_limit(env)
         proxy = true = 0.0
-        frames = [annotate(_rgb(env), _strip_lines(0, limit, proxy, true, label))]
+        frames = [annotate(frame, _strip_lines(0, limit, proxy, true, label))]
         actions: list[Any] = []
         done = False
         while not done:
@@ -378,6 +463,18 @@ def record_episode(
         env.close()
     legend = env_legend(env_id, env_kwargs)
     return RecordedEpisode(frames, actions, proxy, true, len(actions), seed, legend)
+
+
+def episode_limit(env: gym.Env[Any, Any]) -> int | None:
+    """The step an episode is cut at: the smaller of the environment's own ``max_steps``
+    (a ``max_steps`` kwarg shortens it) and the registered limit; None when neither is known."""
+    limits = [env.spec.max_episode_steps if env.spec is not None else None]
+    try:
+        limits.append(env.get_wrapper_attr("max_steps"))
+    except AttributeError:
+        pass
+    known = [int(limit) for limit in limits if isinstance(limit, (int, np.integer))]
+    return min(known) if known else None
 
 
 def _rgb(env: gym.Env[Any, Any]) -> np.ndarray:
@@ -399,6 +496,7 @@ def record_episodes(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if isinstance(policy, (str, Path)) and str(policy) not in POLICY_NAMES:
+        check_renderable(env_id, env_kwargs)  # before the model loads, which takes a while
         loaded = load_agent(policy, algo)  # load once, not once per episode
         policy = agent_policy(loaded)
     return [

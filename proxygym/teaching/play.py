@@ -22,6 +22,17 @@ again on every step to the end of the episode; ``q`` quits. Any other key
 prints the key map again and does not step. Under the key map, a legend says
 what each character of the board means (:func:`~proxygym.teaching.animation.board_legend`).
 
+Continuous actions: an environment whose action is one bounded number (a
+``Box`` of shape ``(1,)``, PendulumNoTorqueCost's torque) is played on
+:data:`BOX_LEVELS` evenly spaced levels from its low to its high bound,
+digits ``0..8`` from low to high (``4`` the middle: no torque on Pendulum),
+named in the key map; ``.`` and ``*`` repeat a level as they repeat an
+action. Such environments draw no text board, so the player sees the
+observation and the proxy return so far (never the true reward) and, as
+everywhere, the true return only at the end. A ``Box`` of more numbers
+(HopperForward's three joint torques) or an unbounded one is refused with a
+message pointing to ``proxygym render``, which plays a policy instead.
+
 ``max_steps`` shortens every episode for a class (``proxygym play ENV_ID
 --max-steps 30``); the exact optima shown at the end are those of the
 shortened episode.
@@ -52,6 +63,9 @@ from proxygym.teaching.animation import (
 )
 
 QUIT_KEYS = frozenset({"q", "Q"})
+#: Levels a one-number Box action is played on, evenly spaced from low to high
+#: (odd, so a symmetric range has its middle, 0, among them: digits 0-8, 4 the middle).
+BOX_LEVELS = 9
 #: Plays the previous action once more.
 AGAIN_KEY = "."
 #: Plays the previous action on every remaining step of the episode.
@@ -59,6 +73,11 @@ HOLD_KEY = "*"
 #: The line under the key map that explains the two repeat keys.
 REPEAT_LINE = (
     f"repeat: {AGAIN_KEY} plays your last action again (into a wall: wait), "
+    f"{HOLD_KEY} holds it to the end of the episode"
+)
+#: :data:`REPEAT_LINE` for a continuous action, where there are no walls to wait against.
+LEVEL_REPEAT_LINE = (
+    f"repeat: {AGAIN_KEY} plays your last level again, "
     f"{HOLD_KEY} holds it to the end of the episode"
 )
 #: Escape sequences of the arrow keys (normal and application cursor mode).
@@ -81,6 +100,9 @@ IGNORED = frozenset(" \t\r\n")
 #: Clears a terminal and moves the cursor home.
 CLEAR = "\x1b[H\x1b[2J"
 _ACTION_ITEM = re.compile(r"(?<![\w-])(\d+) ([a-z][a-z ]*?)(?=\s*[,:;.()]|\s*$)", re.MULTILINE)
+#: ``Box(...)``: what the number is, in an ``## Action Space`` section ("``Box(-2, 2, (1,),
+#: float32)``: the torque." gives "torque").
+_BOX_MEANING = re.compile(r"Box\([^`]*\)``:\s*(?:the\s+)?([a-z][a-z -]*?)\s*[.;,\n]")
 
 
 @dataclass(frozen=True)
@@ -88,21 +110,41 @@ class KeyMap:
     """Which key takes which action.
 
     Attributes:
-        keys: key (a character, or ``"up"``... for an arrow key) to action.
-        names: a name per action (``"0"``, ``"1"``... where the environment names none).
+        keys: key (a character, or ``"up"``... for an arrow key) to action
+            (for a continuous action: to the index of its level).
+        names: a name per action (``"0"``, ``"1"``... where the environment names
+            none; for a continuous action the level's value, ``"-2"`` ... ``"+2"``).
         moves: whether w/a/s/d and the arrow keys are bound.
+        levels: for a one-number Box, the action array of each level (low to high);
+            empty for a Discrete action space.
+        meaning: what a continuous action is (``"torque"``), for the key map.
     """
 
     keys: dict[str, int]
     names: tuple[str, ...]
     moves: bool
+    levels: tuple[np.ndarray, ...] = ()
+    meaning: str = "action"
 
     def action(self, key: str) -> int | None:
-        """The action bound to ``key``, or None."""
+        """The action (or level index) bound to ``key``, or None."""
         return self.keys.get(key)
 
+    def env_action(self, action: int) -> Any:
+        """What to pass to ``env.step`` for ``action``: the level's array for a Box, else itself."""
+        return self.levels[action] if self.levels else action
+
+    def repeat_line(self) -> str:
+        """The line under the key map that explains ``.`` and ``*``."""
+        return LEVEL_REPEAT_LINE if self.levels else REPEAT_LINE
+
     def describe(self) -> str:
-        """The key map as one line, e.g. ``keys: w/↑ up, s/↓ down, ... q quit``."""
+        """The key map as one line, e.g. ``keys: w/↑ up, s/↓ down, ... q quit``, or for a
+        continuous action ``keys: 0-8 set the torque from -2 to +2: 0 -2, ..., q quit``."""
+        if self.levels:
+            levels = ", ".join(f"{level} {name}" for level, name in enumerate(self.names))
+            span = f"from {self.names[0]} to {self.names[-1]}"
+            return f"keys: 0-{len(self.names) - 1} set the {self.meaning} {span}: {levels}, q quit"
         items = []
         for action, name in enumerate(self.names):
             bound = [str(action)]
@@ -144,8 +186,65 @@ def action_names(env: gym.Env[Any, Any]) -> tuple[str, ...] | None:
     return tuple(found[i] for i in range(int(space.n)))
 
 
+def _action_doc(env: gym.Env[Any, Any]) -> str:
+    """The docstring that documents ``env``'s actions: the outermost class in its wrapper
+    chain with an ``## Action Space`` section (a ProxyReward's, not the wrapped Pendulum's)."""
+    layer: Any = env
+    while isinstance(layer, gym.Wrapper):
+        if "## Action Space" in (type(layer).__doc__ or ""):
+            return type(layer).__doc__ or ""
+        layer = layer.env
+    return type(env.unwrapped).__doc__ or ""
+
+
+def _level_name(value: float) -> str:
+    """A level's value as the key map shows it: ``-2``, ``0``, ``+0.5``."""
+    return "0" if value == 0 else f"{value:+.4g}"
+
+
+def not_playable(env_id: str, space: gym.Space[Any], reason: str) -> ValueError:
+    """The error for an action space the keyboard cannot play, naming ``proxygym render``."""
+    return ValueError(
+        f"{env_id} has the action space {space} ({reason}): keyboard play needs a Discrete "
+        "action space or a Box of one bounded number; watch a policy play it instead: "
+        f"proxygym render {env_id} --policy random --out play.gif (or --policy PATH.zip)"
+    )
+
+
+def box_key_map(env: gym.Env[Any, Any], env_id: str, levels: int = BOX_LEVELS) -> KeyMap:
+    """Digits ``0..levels-1`` for ``levels`` evenly spaced values of a one-number Box action.
+
+    Raises:
+        ValueError: the action space is not a Box of one bounded number (the
+            message names ``proxygym render``, which plays a policy instead),
+            or ``levels`` is not 2 to 10 (one digit each).
+    """
+    if not 2 <= levels <= 10:
+        raise ValueError(f"levels must be 2 to 10 (the digits 0-9), got {levels}")
+    space = env.action_space
+    if not isinstance(space, gym.spaces.Box):
+        raise not_playable(env_id, space, "not a Box")
+    low, high = np.asarray(space.low, np.float64), np.asarray(space.high, np.float64)
+    if space.shape != (1,):
+        raise not_playable(env_id, space, f"{int(np.prod(space.shape))} numbers per step")
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise not_playable(env_id, space, "an unbounded number")
+    values = np.linspace(low[0], high[0], levels)
+    arrays = tuple(np.array([value], dtype=space.dtype) for value in values)
+    names = tuple(_level_name(float(array[0])) for array in arrays)
+    found = _BOX_MEANING.search(_action_doc(env))
+    meaning = found.group(1) if found else "action"
+    return KeyMap({str(i): i for i in range(levels)}, names, False, arrays, meaning)
+
+
 def key_map(env: gym.Env[Any, Any], env_id: str) -> KeyMap:
-    """The key map of ``env``: digits always, plus w/a/s/d and arrows for up/down/left/right."""
+    """The key map of ``env``: digits always, plus w/a/s/d and arrows for up/down/left/right;
+    for a one-number Box action, digits for evenly spaced levels (:func:`box_key_map`)."""
+    space = env.action_space
+    if isinstance(space, gym.spaces.Box):
+        return box_key_map(env, env_id)
+    if not isinstance(space, gym.spaces.Discrete):
+        raise not_playable(env_id, space, f"a {type(space).__name__}")
     n = discrete_actions(env, env_id, "keyboard play")
     if n > 10:
         raise ValueError(f"{env_id} has {n} actions; keyboard play supports at most 10 (0-9)")
@@ -363,7 +462,9 @@ def _play_episode(
         screen = [visible_view(env, observation), f"proxy return so far: {_number(proxy)}{last}"]
         print(
             (CLEAR if clear else "")
-            + "\n".join([*screen, mapping.describe(), REPEAT_LINE, *[legend] * bool(legend)]),
+            + "\n".join(
+                [*screen, mapping.describe(), mapping.repeat_line(), *[legend] * bool(legend)]
+            ),
             file=out,
         )
         out.flush()
@@ -385,11 +486,11 @@ def _play_episode(
         if action is None:  # the keys ran out
             return PlayedEpisode(steps, proxy, true, finished=False)
         previous = action
-        observation, reward, terminated, truncated, info = env.step(action)
+        observation, reward, terminated, truncated, info = env.step(mapping.env_action(action))
         steps += 1
         proxy += float(reward)
         true += float(info["true_reward"])
-        last = f" (last step: {float(reward):+.4g}, action {mapping.names[action]})"
+        last = f" (last step: {float(reward):+.4g}, {mapping.meaning} {mapping.names[action]})"
         if terminated or truncated:
             final = [visible_view(env, observation), f"proxy return: {_number(proxy)}"]
             print((CLEAR if clear else "") + "\n".join(final), file=out, flush=True)

@@ -249,23 +249,6 @@ def test_unknown_render_mode_is_named(fast_class: type) -> None:
         fast_class(render_mode="video")
 
 
-@pytest.mark.parametrize(
-    ("original_class", "fast_class", "action"),
-    [(AcrobotEnv, FastAcrobotEnv, 2), (PendulumEnv, FastPendulumEnv, np.array([1.5], np.float32))],
-)
-def test_frames_equal_gymnasiums(original_class: type, fast_class: type, action: Any) -> None:
-    pytest.importorskip("pygame")
-    original, fast = original_class(render_mode="rgb_array"), fast_class(render_mode="rgb_array")
-    original.reset(seed=0)
-    fast.reset(seed=0)
-    for _ in range(5):
-        if not EXACT:
-            original.state = fast.state.copy()
-        original.step(action)
-        fast.step(action)
-    np.testing.assert_array_equal(fast.render(), original.render())
-
-
 def test_fast_acrobot_follows_constants_changed_mid_episode() -> None:
     """Link constants, ``book_or_nips`` and ``dt`` are read on every step, as Gymnasium does."""
     changes: dict[int, dict[str, Any]] = {

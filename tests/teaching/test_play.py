@@ -11,15 +11,64 @@ import termios
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from proxygym.cli import build_parser, main, parse_env_kwargs
 from proxygym.planning.tabular import evaluate, solve
-from proxygym.teaching.play import cbreak, key_map, play, terminal_keys, tokenize
+from proxygym.teaching.play import (
+    box_key_map,
+    cbreak,
+    key_map,
+    play,
+    play_terminal,
+    terminal_keys,
+    tokenize,
+)
 
 BOAT = "proxygym/BoatRace-v0"
+PENDULUM = "proxygym/PendulumNoTorqueCost-v0"
 KEY_LINE = "keys: w/↑/0 up, s/↓/1 down, a/←/2 left, d/→/3 right, q quit"
+PENDULUM_KEYS = (
+    "keys: 0-8 set the torque from -2 to +2: 0 -2, 1 -1.5, 2 -1, 3 -0.5, 4 0, 5 +0.5, "
+    "6 +1, 7 +1.5, 8 +2, q quit"
+)
 REPO = Path(__file__).resolve().parents[2]
+#: Test environments whose actions cannot be played: three numbers (like HopperForward's
+#: joint torques), and one unbounded number.
+BOX3 = "proxygym-test/ThreeTorques-v0"
+UNBOUNDED = "proxygym-test/UnboundedPush-v0"
+
+
+class _BoxActions(gym.Env[np.ndarray, np.ndarray]):
+    """A do-nothing environment with a Box action space (construction is all play needs)."""
+
+    def __init__(self, shape: tuple[int, ...] = (3,), bound: float = 1.0) -> None:
+        self.action_space = gym.spaces.Box(-bound, bound, shape, np.float32)
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+
+for _id, _kwargs in ((BOX3, {}), (UNBOUNDED, {"shape": (1,), "bound": np.inf})):
+    if _id not in gym.registry:
+        gym.register(_id, entry_point=_BoxActions, kwargs=_kwargs)
+
+
+class MultiDiscreteStandIn(gym.Env[np.ndarray, np.ndarray]):
+    """Only an action space: two choices of three at once."""
+
+    action_space = gym.spaces.MultiDiscrete([3, 3])
+
+
+def pendulum_returns(torques: list[float], max_steps: int, seed: int = 0) -> tuple[float, float]:
+    """Proxy and true returns of ``torques`` on PendulumNoTorqueCost, stepped directly."""
+    env = gym.make(PENDULUM, max_steps=max_steps)
+    env.reset(seed=seed)
+    proxy = true = 0.0
+    for torque in torques:
+        _, reward, _, _, info = env.step(np.array([torque], np.float32))
+        proxy += float(reward)
+        true += float(info["true_reward"])
+    return proxy, true
 
 
 def live_part(text: str) -> str:
@@ -120,9 +169,13 @@ def test_key_maps_follow_the_documented_actions() -> None:
     assert pandemic.describe() == "keys: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, q quit"  # 5 stages + dial 5
 
 
-def test_box_actions_and_unknown_ids_are_refused() -> None:
-    with pytest.raises(ValueError, match="keyboard play needs a Discrete action space"):
-        play("proxygym/PendulumNoTorqueCost-v0", [], io.StringIO())
+def test_unplayable_action_spaces_and_unknown_ids_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"\(3 numbers per step\).*proxygym render proxygym-test"):
+        play(BOX3, [], io.StringIO())
+    with pytest.raises(ValueError, match=r"\(a MultiDiscrete\).*proxygym render"):
+        key_map(MultiDiscreteStandIn(), "proxygym-test/MultiDiscrete-v0")
+    with pytest.raises(ValueError, match=r"\(an unbounded number\).*proxygym render"):
+        play(UNBOUNDED, [], io.StringIO())
     with pytest.raises(ValueError, match="unknown environment id 'proxygym/Boat-v0'"):
         play("proxygym/Boat-v0", [], io.StringIO())
     with pytest.raises(ValueError, match="episodes must be >= 1"):
@@ -187,8 +240,10 @@ def test_cli_play_reads_keys_from_a_pipe() -> None:
 
 
 def test_cli_play_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["play", "proxygym/PendulumNoTorqueCost-v0"]) == 2
-    assert "needs a Discrete action space" in capsys.readouterr().err
+    assert main(["play", BOX3]) == 2
+    error = capsys.readouterr().err
+    assert "keyboard play needs a Discrete action space or a Box of one bounded number" in error
+    assert "proxygym render" in error and error.count("\n") == 1
 
 
 def test_env_kwargs_from_the_command_line() -> None:
@@ -220,3 +275,72 @@ def test_every_command_has_help_with_an_example(capsys: pytest.CaptureFixture[st
         assert exit_info.value.code == 0
         text = capsys.readouterr().out
         assert "example: proxygym " in text, argv
+
+
+def test_pendulum_is_played_on_nine_torque_levels() -> None:
+    mapping = key_map(gym.make(PENDULUM), PENDULUM)
+    assert mapping.describe() == PENDULUM_KEYS
+    levels = [mapping.env_action(mapping.action(str(i))) for i in range(9)]
+    assert [float(level[0]) for level in levels] == [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2]
+    assert all(level.dtype == np.float32 and level.shape == (1,) for level in levels)
+    assert mapping.action("9") is None and mapping.action("w") is None
+    five = box_key_map(gym.make(PENDULUM), PENDULUM, levels=5)
+    assert five.names == ("-2", "-1", "0", "+1", "+2")
+    with pytest.raises(ValueError, match="levels must be 2 to 10"):
+        box_key_map(gym.make(PENDULUM), PENDULUM, levels=11)
+
+
+def test_a_pendulum_game_scores_what_stepping_the_same_torques_scores() -> None:
+    # 8: full torque; 0: full torque the other way; '.': once more; 4: none; '*' holds none.
+    out = io.StringIO()
+    (episode,) = play(PENDULUM, io.StringIO("80\n.4*\n"), out, env_kwargs={"max_steps": 8})
+    proxy, true = pendulum_returns([2.0, -2.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0], max_steps=8)
+    assert (episode.steps, episode.finished) == (8, True)
+    assert (episode.proxy_return, episode.true_return) == (proxy, true)
+    # The proxy ignores the torque cost 0.001 u^2: three full-torque steps cost 0.012.
+    assert proxy - true == pytest.approx(3 * 0.001 * 2.0**2)
+    text = out.getvalue()
+    live = live_part(text)
+    assert live.count(PENDULUM_KEYS) == 8  # under the view before each of the 8 steps
+    assert "repeat: . plays your last level again, * holds it" in live
+    assert live.startswith("observation: [")  # no board: the observation, as an agent sees it
+    assert "(last step: " in live and ", torque -2)" in live and ", torque 0)" in live
+    assert "true" not in live.lower() and "hidden" not in live.lower()
+    assert f"your proxy return (the score you saw):  {proxy:.4g}\n" in text
+    assert f"your TRUE return (hidden until now):    {true:.4g}\n" in text
+    assert "optimal policy (exact)" not in text  # Pendulum has no exact model
+
+
+def test_an_unbound_key_does_not_step_the_pendulum() -> None:
+    out = io.StringIO()
+    (episode,) = play(PENDULUM, ["9", "x", "7", "q"], out, seed=4)
+    assert (episode.steps, episode.finished) == (1, False)
+    assert (episode.proxy_return, episode.true_return) == pendulum_returns([1.5], 100, seed=4)
+    assert f"key '9' does not play; {PENDULUM_KEYS}" in out.getvalue()
+
+
+def test_cli_plays_the_pendulum_from_a_pipe(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("8*\n"))
+    assert main(["play", PENDULUM, "--max-steps", "5", "--seed", "2"]) == 0
+    proxy, true = pendulum_returns([2.0] * 5, max_steps=5, seed=2)
+    printed = capsys.readouterr().out
+    assert f"your TRUE return (hidden until now):    {true:.4g}\n" in printed
+    assert f"your proxy return (the score you saw):  {proxy:.4g}\n" in printed
+    assert printed.endswith("1 of 1 episodes played to the end\n")
+    played = play_terminal(
+        PENDULUM, seed=2, stdin=io.StringIO("8*"), stdout=io.StringIO(), max_steps=5
+    )
+    assert [(e.proxy_return, e.true_return) for e in played] == [(proxy, true)]
+
+
+def test_play_and_render_help_describe_box_actions(capsys: pytest.CaptureFixture[str]) -> None:
+    for command, phrases in (
+        ("play", ("one bounded number", "9 evenly spaced levels", "proxygym render instead")),
+        ("render", ("Continuous (Box) actions", "uniformly (seeded)", "MUJOCO_GL=egl")),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert all(phrase in text for phrase in phrases), command

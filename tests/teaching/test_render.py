@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,6 +17,7 @@ from proxygym.cli import main
 from proxygym.teaching.animation import (
     MIN_FRAME_WIDTH,
     contact_sheet,
+    episode_limit,
     record_episode,
     record_episodes,
     save_gif,
@@ -152,3 +155,138 @@ def test_cli_render_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert "Pandemic-v0 has no exact solution" in capsys.readouterr().err
     assert main(["render", BOAT, "--policy", "random", "--out", gif, "--kwargs", "oops"]) == 2
     assert "bad --kwargs item 'oops'" in capsys.readouterr().err
+
+
+# -- continuous (Box) actions -----------------------------------------------------------------
+
+PENDULUM = "proxygym/PendulumNoTorqueCost-v0"
+FAKE_MUJOCO = "proxygym-test/FakeMujoco-v0"
+
+
+class _FakeMujoco(gym.Env[np.ndarray, np.ndarray]):
+    """Stands for a Gymnasium MuJoCo environment whose OpenGL context cannot be made."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.mujoco_renderer = object()  # what marks Gymnasium's MujocoEnv
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def render(self) -> np.ndarray:
+        raise RuntimeError("gladLoadGL error")
+
+
+if FAKE_MUJOCO not in gym.registry:
+    gym.register(FAKE_MUJOCO, entry_point=_FakeMujoco)
+
+
+def pendulum_episode(torques: list[np.ndarray], seed: int) -> tuple[float, float]:
+    """Proxy and true returns of ``torques`` on PendulumNoTorqueCost, stepped directly."""
+    env = gym.make(PENDULUM, max_steps=len(torques))
+    env.reset(seed=seed)
+    proxy = true = 0.0
+    for torque in torques:
+        _, reward, _, _, info = env.step(torque)
+        proxy += float(reward)
+        true += float(info["true_reward"])
+    return proxy, true
+
+
+def test_random_pendulum_episodes_sample_the_box_seeded() -> None:
+    episode = record_episode(PENDULUM, "random", seed=3, env_kwargs={"max_steps": 6})
+    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    space.seed(3)
+    torques = [space.sample() for _ in range(6)]
+    assert episode.actions == [torque.tolist() for torque in torques]
+    assert (episode.proxy_return, episode.true_return) == pendulum_episode(torques, seed=3)
+    assert len(episode.frames) == 7 and episode.legend == ()
+    other = record_episode(PENDULUM, "random", seed=4, env_kwargs={"max_steps": 6})
+    assert other.actions != episode.actions
+
+
+def test_pendulum_frames_are_the_env_frames_over_a_text_strip() -> None:
+    episode = record_episode(
+        PENDULUM, lambda observation: np.array([2.0], np.float32), env_kwargs={"max_steps": 4}
+    )
+    env = gym.make(PENDULUM, render_mode="rgb_array", max_steps=4)
+    env.reset(seed=0)
+    expected = [env.render()]
+    for _ in range(4):
+        env.step(np.array([2.0], np.float32))
+        expected.append(env.render())
+    for frame, drawn in zip(episode.frames, expected, strict=True):
+        assert frame.shape == (240 + 2 * 4 + 3 * 12, MIN_FRAME_WIDTH, 3)  # 240 pixels: unscaled
+        np.testing.assert_array_equal(frame[:240], drawn)
+    assert not np.array_equal(expected[0], expected[1])  # the torque arc appears after a step
+
+
+def test_a_saved_model_plays_the_pendulum_with_its_predict(tmp_path: Path) -> None:
+    model = make_agent("ppo", PENDULUM, seed=0, n_envs=1)
+    path = tmp_path / "pendulum.zip"
+    model.save(path)
+    episode = record_episode(PENDULUM, path, seed=1, env_kwargs={"max_steps": 5})
+    env = gym.make(PENDULUM, max_steps=5)
+    observation, _ = env.reset(seed=1)
+    expected = []
+    for _ in range(5):
+        action, _ = model.predict(observation, deterministic=True)
+        expected.append(action.tolist())
+        observation, *_ = env.step(action)
+    assert episode.actions == expected
+    assert all(len(action) == 1 and -2 <= action[0] <= 2 for action in episode.actions)
+
+
+def test_cli_renders_a_pendulum_gif(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pendulum.gif"
+    argv = ["render", PENDULUM, "--policy", "random", "--out", str(out), "--seed", "3"]
+    assert main([*argv, "--kwargs", "max_steps=6"]) == 0
+    assert len(gif_frames(out)) == 7
+    episode = record_episode(PENDULUM, "random", seed=3, env_kwargs={"max_steps": 6})
+    printed = capsys.readouterr().out
+    line = f"proxy return {episode.proxy_return:.4g}, true return {episode.true_return:.4g}"
+    assert f"episode 1 (seed 3): 6 steps, {line}" in printed
+
+
+def test_the_step_counter_counts_to_the_episodes_own_limit() -> None:
+    assert episode_limit(gym.make(PENDULUM, max_steps=6)) == 6  # the kwarg, not the 100 registered
+    assert episode_limit(gym.make(PENDULUM, max_steps=300)) == 100  # the TimeLimit cuts first
+    assert episode_limit(gym.make(BOAT)) == 100
+
+
+def test_mujoco_rendering_failures_name_the_backend_before_any_model_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    # A missing model file would raise FileNotFoundError if it were loaded first.
+    with pytest.raises(ValueError, match=r"OpenGL rendering failed \(RuntimeError: gladLoadGL"):
+        record_episodes(FAKE_MUJOCO, tmp_path / "missing.zip")
+    with pytest.raises(ValueError, match=r"MUJOCO_GL=egl .* or MUJOCO_GL=osmesa .*\[mujoco\]"):
+        record_episode(FAKE_MUJOCO, tmp_path / "missing.zip")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
+def test_mujoco_without_a_display_is_refused_up_front(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("MUJOCO_GL", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    gif = str(tmp_path / "hopper.gif")
+    assert main(["render", FAKE_MUJOCO, "--policy", "random", "--out", gif]) == 2
+    error = capsys.readouterr().err
+    assert "needs OpenGL and finds no display here: set MUJOCO_GL=egl" in error
+    assert error.count("\n") == 1 and not (tmp_path / "hopper.gif").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mujoco") is not None, reason="mujoco installed")
+def test_hopper_without_mujoco_names_the_extra(capsys: pytest.CaptureFixture[str]) -> None:
+    gif = "never.gif"
+    assert main(["render", "proxygym/HopperForward-v0", "--policy", "random", "--out", gif]) == 2
+    assert "registered only with the mujoco extra installed: pip install -e '.[mujoco]'" in (
+        capsys.readouterr().err
+    )
