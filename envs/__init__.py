@@ -15,6 +15,7 @@ from proxygym.envs.gridworlds.island_navigation import IslandNavigationEnv
 from proxygym.envs.gridworlds.rocks_diamonds import RocksDiamondsEnv
 from proxygym.envs.gridworlds.side_effects_sokoban import SideEffectsSokobanEnv
 from proxygym.envs.gridworlds.tomato_watering import TomatoWateringEnv
+from proxygym.envs.simulators.glucose import GlucoseEnv
 from proxygym.envs.simulators.pandemic import PandemicEnv
 from proxygym.envs.simulators.traffic_merge import TrafficMergeEnv
 from proxygym.envs.wrapped.proxy_examples import (
@@ -29,6 +30,7 @@ __all__ = [
     "BoatRaceEnv",
     "CobraBountyEnv",
     "ConveyorBeltEnv",
+    "GlucoseEnv",
     "HopperForwardEnv",
     "IslandNavigationEnv",
     "LagoonRaceEnv",

@@ -42,6 +42,7 @@ ENVIRONMENTS: tuple[tuple[str, str, int], ...] = (
     ("StatusLamp", "proxygym.envs.goodhart.status_lamp:StatusLampEnv", 100),
     ("TrafficMerge", "proxygym.envs.simulators.traffic_merge:TrafficMergeEnv", 100),
     ("Pandemic", "proxygym.envs.simulators.pandemic:PandemicEnv", 100),
+    ("Glucose", "proxygym.envs.simulators.glucose:GlucoseEnv", 100),
     ("LearnedProxy", "proxygym.envs.learned_proxy.env:LearnedProxyEnv", 100),
 )
 

@@ -62,6 +62,8 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [(env_id, {}) for env_id in ALL_IDS]
     ("proxygym/TrafficMerge-v0", {"kickdown_steps": 0}),
     ("proxygym/Pandemic-v0", {"misspecification": 0.0}),
     ("proxygym/Pandemic-v0", {"testing_rate": 1.0}),
+    ("proxygym/Glucose-v0", {"misspecification": 0.0}),
+    ("proxygym/Glucose-v0", {"cgm_noise": 10.0, "patient": "child#003"}),
     ("proxygym/LearnedProxy-v0", {"members": 2, "aggregate": "lcb", "comparisons": 100}),
 ]
 

@@ -14,3 +14,7 @@ _.set_attr  # likewise
 _.env_method  # likewise
 _.env_is_wrapped  # likewise
 no_endless_loops  # tests/jax/test_traffic_merge_jax.py: a pytest fixture requested by name
+_.ate  # envs/simulators/glucose.py: GlucoseState, fields of the hashable state, public API
+_.cgm  # likewise
+_.CR  # envs/simulators/glucose_patients.py: PatientParameters, the questionnaire's published data
+_.CF  # likewise

@@ -1,1 +1,1 @@
-"""Simulators after Pan, Bhatia & Steinhardt (2022): traffic merging and a pandemic."""
+"""Simulators after Pan, Bhatia & Steinhardt (2022): traffic merging, a pandemic, a glucose pump."""

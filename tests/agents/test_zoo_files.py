@@ -36,7 +36,9 @@ NORMALIZE_REWARDS = "dict(norm_obs=False, norm_reward=True)"
 #: Registered only when mujoco is installed; its entries are written regardless.
 OPTIONAL_IDS = ("proxygym/HopperForward-v0",)
 #: Ids with a continuous (Box) action space, which DQN cannot train.
-CONTINUOUS_IDS = frozenset({"proxygym/PendulumNoTorqueCost-v0", "proxygym/HopperForward-v0"})
+CONTINUOUS_IDS = frozenset(
+    {"proxygym/PendulumNoTorqueCost-v0", "proxygym/HopperForward-v0", "proxygym/Glucose-v0"}
+)
 
 
 def zoo_ids(algo: str) -> list[str]:

@@ -61,6 +61,11 @@ CHECK_OPTIONS: dict[Callable[..., str | None], dict[str, int]] = {
 
 #: Known breaches, each an xfail that fails once fixed (strict), so this list stays true.
 KNOWN_BREACHES: dict[tuple[str, Callable[..., str | None]], str] = {}
+#: Rules a ProxyEnv may skip, with the reason: sweeps take Discrete actions only so far, so
+#: check_sweepable skips a ProxyEnv with Box actions (issue 23 brings Box actions to sweeps).
+ALLOWED_SKIPS: dict[tuple[str, Callable[..., str | None]], str] = {
+    ("proxygym/Glucose-v0", testing.check_sweepable): "sweeps need a Discrete action space",
+}
 
 
 @pytest.mark.parametrize("check", testing.CHECKS, ids=lambda check: check.__name__)
@@ -81,6 +86,9 @@ def test_contract(
             pytest.mark.xfail(raises=testing.ContractError, strict=True, reason=breach)
         )
     reason = check(env_id, kwargs, **CHECK_OPTIONS.get(check, {}))
+    allowed = ALLOWED_SKIPS.get((env_id, check))
+    if allowed is not None and reason is not None and reason.startswith(allowed):
+        pytest.skip(reason)
     if is_proxy_env(env_id):
         assert reason is None, f"{check.__name__} did not apply to a ProxyEnv: {reason}"
     elif reason is not None:
@@ -181,7 +189,8 @@ def test_render_modes(config: tuple[str, dict[str, Any]]) -> None:
         pytest.skip("a wrapped Gymnasium environment renders as the environment it wraps")
     text_env = gym.make(env_id, render_mode="ansi", **kwargs)
     text_env.reset(seed=0)
-    text_env.step(1)
+    space = text_env.action_space
+    text_env.step(1 if isinstance(space, gym.spaces.Discrete) else space.high)
     text = text_env.render()
     assert "visible score" in text and "HIDDEN score" in text
     assert text.count("\n") >= text_env.unwrapped.height + 3
