@@ -23,6 +23,7 @@ import proxygym  # noqa: F401  (registers the ids)
 from proxygym.agents.hyperparameters import (
     ALGORITHM_NAMES,
     NOISE_KEY,
+    action_space_problem,
     check_algo,
     load_hyperparameters,
     merge_hyperparameters,
@@ -146,6 +147,10 @@ def make_agent(
     policy = settings.pop("policy", "MlpPolicy")
     settings = resolve_schedules(settings)
     env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)
+    problem = action_space_problem(name, env_id, type(env.action_space).__name__)
+    if problem is not None:
+        env.close()
+        raise ValueError(problem)
     env = normalize_rewards(env, normalize, settings.get("gamma", 0.99))
     if NOISE_KEY in setup:
         settings["action_noise"] = action_noise(setup[NOISE_KEY], env)

@@ -209,9 +209,12 @@ def action_space_problem(algo: str, env_id: str, space_kind: str) -> str | None:
     fits = sorted(a for a, kinds in ALGORITHM_ACTION_SPACES.items() if space_kind in kinds)
     wanted = " or ".join(ALGORITHM_ACTION_SPACES[name])
     described = f"{space_kind} (continuous)" if space_kind == "Box" else space_kind
-    remedy = f"use {', '.join(fits[:-1])} or {fits[-1]}" if len(fits) > 1 else f"use {fits[0]}"
     if not fits:
         remedy = "no algorithm here trains on them"
+    elif len(fits) == 1:
+        remedy = f"use {fits[0]}"
+    else:
+        remedy = f"use {', '.join(fits[:-1])} or {fits[-1]}"
     return (
         f"{name.upper()} cannot train on {env_id}: it needs {wanted} actions, and the "
         f"environment's are {described}; {remedy}"
