@@ -1,7 +1,7 @@
 """Agent construction, hyperparameters and training callbacks (stable-baselines3).
 
-``make_agent(algo, env_id, seed, **overrides)`` builds a seeded PPO, A2C or
-DQN agent with the tuned hyperparameters in ``hyperparams/<algo>.toml``;
+``make_agent(algo, env_id, seed, **overrides)`` builds a seeded PPO, A2C,
+DQN, SAC or TD3 agent with the tuned hyperparameters in ``hyperparams/<algo>.toml``;
 ``oracle=True`` trains it on the true objective instead of the proxy.
 :class:`KLPenalty` and :class:`TrueLabelEarlyStopping` are callbacks that hold
 back proxy over-optimization (see :mod:`proxygym.agents.mitigations`).

@@ -4,13 +4,26 @@ Every evaluation plays ``episodes`` seeded episodes and reports the mean and
 standard deviation of the proxy and true returns. With an initial policy it
 also reports ``kl_from_init``: the mean, over the states the evaluated policy
 visits, of ``KL(evaluated(.|s) || initial(.|s))``, so any sweep can be
-replotted against KL. The evaluated policy acts greedily at temperature 0
-(SB3's ``deterministic=True``) and samples from ``softmax(logits /
-temperature)`` otherwise; the KL compares both policies as the stochastic
-policies they are (temperature 1), whatever the temperature the episodes are
-played at: a greedy policy's distribution is a point mass, whose KL from any
-initial policy is about log(number of actions) at every level, the untrained
-one included, and says nothing about how far training moved the policy.
+replotted against KL.
+
+A policy is a function from an observation to its action distribution there
+(:mod:`proxygym.agents.distributions`), or, for Discrete actions, to its
+logits (:data:`~proxygym.core.LogitsFn`, read as a
+:class:`~proxygym.agents.distributions.Categorical`).
+:func:`policy_distribution` builds one from any stable-baselines3 policy.
+At temperature 0 the evaluated policy acts greedily (SB3's
+``deterministic=True``: the argmax on Discrete actions, the mean on Box
+actions); at ``T > 0`` it samples, from ``softmax(logits / T)`` on Discrete
+actions and with the standard deviation scaled by ``T`` on Box actions. The
+KL compares both policies as the stochastic policies they are (temperature
+1), whatever the temperature the episodes are played at: a greedy policy's
+distribution is a point mass, whose KL from any initial policy is about
+log(number of actions) at every level, the untrained one included, and says
+nothing about how far training moved the policy. By algorithm it is the KL of
+the softmax distributions (PPO, A2C on Discrete; DQN's softmax of its
+Q-values), of the diagonal Gaussians (PPO, A2C on Box), of SAC's pre-``tanh``
+Gaussians (equal to that of its squashed ones) and of TD3's exploration
+Gaussians ``N(mu(s), sigma^2)`` (``sum (mu - mu_init)^2 / (2 sigma^2)``).
 
 :func:`evaluate_proxy_and_true` is the twin of stable-baselines3's
 ``evaluate_policy`` for any model with SB3's ``predict`` on any environment
@@ -26,12 +39,54 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.distributions import (
+    DiagGaussianDistribution,
+    StateDependentNoiseDistribution,
+)
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import PolicyPredictor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy
+from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.td3.policies import TD3Policy
 
+from proxygym.agents.distributions import (
+    DEFAULT_EXPLORATION_STD,
+    ActionDistribution,
+    Categorical,
+    DeterministicActor,
+    DiagGaussian,
+    DistributionFn,
+    PointMass,
+    SquashedDiagGaussian,
+    UniformBox,
+    act,
+    check_temperature,
+    softmax,
+)
 from proxygym.core import EPISODE_KEYS, LogitsFn
+
+__all__ = [
+    "EvalResult",
+    "ProxyTrueEvaluation",
+    "agent_distribution",
+    "as_distribution",
+    "evaluate_policy",
+    "evaluate_proxy_and_true",
+    "policy_distribution",
+    "policy_logits",
+    "random_distribution",
+    "scripted_distribution",
+    "scripted_logits",
+    "snapshot_policy",
+    "softmax",
+    "uniform_logits",
+]
+
+#: A policy as evaluation takes it: logits (Discrete actions) or distributions (any).
+PolicyFn = LogitsFn | DistributionFn
 
 
 @dataclass(frozen=True)
@@ -49,24 +104,156 @@ class EvalResult:
         return asdict(self)
 
 
+def _observation_tensor(policy: BasePolicy, observation: np.ndarray) -> torch.Tensor:
+    tensor, _ = policy.obs_to_tensor(observation)
+    return tensor  # type: ignore[return-value]
+
+
+def _row(tensor: torch.Tensor) -> np.ndarray:
+    """The first (only) row of a batch of one, as float64."""
+    return tensor.numpy()[0].astype(np.float64)
+
+
 def policy_logits(policy: BasePolicy) -> LogitsFn:
-    """Action logits of an SB3 policy (Q-values for DQN) for discrete actions."""
+    """Action logits of an SB3 policy (Q-values for DQN) for discrete actions.
+
+    Box actions have no logits: use :func:`policy_distribution` (or
+    :func:`agent_distribution`), which covers every action space.
+    """
     if not isinstance(policy.action_space, gym.spaces.Discrete):
         raise TypeError(
-            f"evaluation needs a Discrete action space, got {policy.action_space}; "
-            "continuous-action environments are not supported yet"
+            f"logits need a Discrete action space, got {policy.action_space}; "
+            "use policy_distribution for continuous (Box) actions"
         )
 
     def logits(observation: np.ndarray) -> np.ndarray:
-        tensor, _ = policy.obs_to_tensor(observation)
+        tensor = _observation_tensor(policy, observation)
         with torch.no_grad():
             if isinstance(policy, DQNPolicy):
                 out = policy.q_net(tensor)
             else:
                 out = policy.get_distribution(tensor).distribution.logits  # type: ignore[attr-defined,operator]
-        return out.numpy()[0].astype(np.float64)
+        return _row(out)
 
     return logits
+
+
+def _box(policy: BasePolicy) -> gym.spaces.Box:
+    space = policy.action_space
+    if not isinstance(space, gym.spaces.Box):
+        raise TypeError(f"{type(policy).__name__} acts in {space}, expected a Box")
+    return space
+
+
+def _actor_critic_distribution(policy: ActorCriticPolicy) -> DistributionFn:
+    """PPO's or A2C's Gaussian on Box actions (squashed when the policy squashes its output)."""
+    space = _box(policy)
+    if not isinstance(
+        policy.action_dist, (DiagGaussianDistribution, StateDependentNoiseDistribution)
+    ):
+        raise TypeError(
+            f"evaluation supports Gaussian policies on Box actions, got "
+            f"{type(policy.action_dist).__name__}"
+        )
+    kind = SquashedDiagGaussian if policy.squash_output else DiagGaussian
+
+    def distribution(observation: np.ndarray) -> ActionDistribution:
+        tensor = _observation_tensor(policy, observation)
+        with torch.no_grad():
+            normal = policy.get_distribution(tensor).distribution
+        return kind(_row(normal.loc), _row(normal.scale), space.low, space.high)  # type: ignore[union-attr]
+
+    return distribution
+
+
+def _sac_distribution(policy: SACPolicy) -> DistributionFn:
+    """SAC's squashed Gaussian: the actor's pre-``tanh`` mean and standard deviation."""
+    space = _box(policy)
+    actor = policy.actor
+
+    def distribution(observation: np.ndarray) -> ActionDistribution:
+        tensor = _observation_tensor(policy, observation)
+        with torch.no_grad():
+            mean, log_std, kwargs = actor.get_action_dist_params(tensor)
+            normal = actor.action_dist.proba_distribution(mean, log_std, **kwargs).distribution
+        return SquashedDiagGaussian(_row(normal.loc), _row(normal.scale), space.low, space.high)
+
+    return distribution
+
+
+def _td3_distribution(policy: TD3Policy, exploration_std: Any) -> DistributionFn:
+    """TD3's actor ``mu(s)`` with its exploration noise (a fraction of the half-range)."""
+    space = _box(policy)
+    sigma = DEFAULT_EXPLORATION_STD if exploration_std is None else exploration_std
+    std = np.asarray(sigma, dtype=np.float64) * 0.5 * (space.high - space.low)
+
+    def distribution(observation: np.ndarray) -> ActionDistribution:
+        tensor = _observation_tensor(policy, observation)
+        with torch.no_grad():
+            scaled = _row(policy.actor(tensor))
+        mean = policy.unscale_action(scaled)
+        return DeterministicActor(mean, std, space.low, space.high)
+
+    return distribution
+
+
+def policy_distribution(policy: BasePolicy, exploration_std: Any = None) -> DistributionFn:
+    """The action distribution of an SB3 policy at each observation, for any algorithm.
+
+    Discrete actions give a :class:`~proxygym.agents.distributions.Categorical`
+    of the logits :func:`policy_logits` gives (the same numbers); PPO and A2C
+    on Box actions a :class:`~proxygym.agents.distributions.DiagGaussian`; SAC
+    a :class:`~proxygym.agents.distributions.SquashedDiagGaussian`; TD3 a
+    :class:`~proxygym.agents.distributions.DeterministicActor` whose noise is
+    ``exploration_std`` (a fraction of the half-range, per dimension or one
+    for all; default :data:`~proxygym.agents.distributions.DEFAULT_EXPLORATION_STD`).
+    :func:`agent_distribution` reads that noise from the model.
+    """
+    if isinstance(policy.action_space, gym.spaces.Discrete):
+        logits = policy_logits(policy)
+        return lambda observation: Categorical(logits(observation))
+    if isinstance(policy, SACPolicy):
+        return _sac_distribution(policy)
+    if isinstance(policy, TD3Policy):
+        return _td3_distribution(policy, exploration_std)
+    if isinstance(policy, ActorCriticPolicy):
+        return _actor_critic_distribution(policy)
+    raise TypeError(
+        f"no action distribution for {type(policy).__name__} acting in {policy.action_space}"
+    )
+
+
+def exploration_std(model: BaseAlgorithm) -> np.ndarray | None:
+    """The scale of a model's ``NormalActionNoise`` (a fraction of the half-range), or None."""
+    noise = getattr(model, "action_noise", None)
+    if isinstance(noise, NormalActionNoise):
+        return np.asarray(noise._sigma, dtype=np.float64)
+    return None
+
+
+def agent_distribution(model: BaseAlgorithm, policy: BasePolicy | None = None) -> DistributionFn:
+    """:func:`policy_distribution` of ``model``'s policy, or of ``policy`` (e.g. its initial
+    snapshot), with TD3's exploration noise read from ``model``."""
+    return policy_distribution(policy or model.policy, exploration_std(model))
+
+
+def snapshot_policy(policy: BasePolicy) -> BasePolicy:
+    """A frozen copy of ``policy`` (its class rebuilt, its parameters loaded), on the CPU.
+
+    SB3's own way of saving and loading a policy, because ``copy.deepcopy``
+    fails on a policy with state-dependent exploration (gSDE): its exploration
+    matrix is a tensor computed from a parameter, which torch refuses to
+    deepcopy. Rebuilding initialises weights from torch's generator, so the
+    generator's state is saved and restored around it: taking a snapshot never
+    changes the training run's randomness.
+    """
+    with torch.random.fork_rng(devices=[]):
+        copy = type(policy)(**policy._get_constructor_parameters())
+    copy.load_state_dict(policy.state_dict())
+    copy.to(policy.device)
+    copy.set_training_mode(False)
+    copy.requires_grad_(False)
+    return copy
 
 
 def uniform_logits(n_actions: int) -> LogitsFn:
@@ -86,39 +273,71 @@ def scripted_logits(act: Callable[[np.ndarray], int], n_actions: int) -> LogitsF
     return logits
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Action probabilities from logits (shifted by their maximum, so it never overflows)."""
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
+def random_distribution(space: gym.Space[Any]) -> PolicyFn:
+    """The uniformly random policy of an action space (evaluate it at temperature 1).
+
+    Discrete: uniform logits (:func:`uniform_logits`). Box: uniform over the
+    Box (:class:`~proxygym.agents.distributions.UniformBox`; it needs finite bounds).
+    """
+    if isinstance(space, gym.spaces.Discrete):
+        return uniform_logits(int(space.n))
+    if isinstance(space, gym.spaces.Box):
+        uniform = UniformBox(space.low, space.high)
+        return lambda observation: uniform
+    raise TypeError(f"no random policy for the action space {space}")
 
 
-def _kl(p: np.ndarray, q: np.ndarray) -> float:
-    """KL(p || q) of two distributions over actions (0 log 0 = 0)."""
-    support = p > 0
-    return float(np.sum(p[support] * (np.log(p[support]) - np.log(q[support]))))
+def scripted_distribution(act: Callable[[np.ndarray], Any], space: gym.Space[Any]) -> PolicyFn:
+    """A scripted policy (observation -> action) in an action space (evaluate it greedily).
+
+    Discrete: :func:`scripted_logits`. Box: the action as a
+    :class:`~proxygym.agents.distributions.PointMass`.
+    """
+    if isinstance(space, gym.spaces.Discrete):
+        return scripted_logits(act, int(space.n))
+    return lambda observation: PointMass(np.asarray(act(observation)))
+
+
+#: The distributions of :mod:`proxygym.agents.distributions` (subclasses included).
+_BUILT_IN = (Categorical, DiagGaussian, UniformBox, PointMass)
+
+
+def as_distribution(output: np.ndarray | ActionDistribution) -> ActionDistribution:
+    """What a policy returned at one state as a distribution: an array is Categorical logits."""
+    if isinstance(output, np.ndarray):
+        return Categorical(output)
+    # The built-in kinds first: a Protocol's isinstance check costs microseconds a step.
+    if isinstance(output, _BUILT_IN) or isinstance(output, ActionDistribution):
+        return output  # type: ignore[return-value]
+    raise TypeError(
+        f"a policy must return logits (a numpy array) or an action distribution, got "
+        f"{type(output).__name__}"
+    )
 
 
 def evaluate_policy(
-    logits: LogitsFn,
+    logits: PolicyFn,
     env_id: str,
     env_kwargs: dict[str, Any] | None,
     episodes: int,
     seed: int,
     temperature: float = 0.0,
-    initial_logits: LogitsFn | None = None,
+    initial_logits: PolicyFn | None = None,
 ) -> EvalResult:
     """Play ``episodes`` episodes (reset seeds ``seed``, ``seed + 1``, ...).
 
     Args:
-        logits: the evaluated policy.
-        temperature: 0 acts greedily; > 0 samples from ``softmax(logits / temperature)``
-            with a generator seeded by ``seed``.
-        initial_logits: the untrained policy, for ``kl_from_init`` (at temperature 1).
+        logits: the evaluated policy: observation to logits (Discrete actions)
+            or to an action distribution (any action space).
+        temperature: 0 acts greedily; > 0 samples at that temperature
+            (``softmax(logits / temperature)``, or the standard deviation scaled
+            by it) with a generator seeded by ``seed``.
+        initial_logits: the untrained policy, the same kind, for ``kl_from_init``
+            (at temperature 1).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    check_temperature(temperature)
     env = gym.make(env_id, **(env_kwargs or {}))
     rng = np.random.default_rng(seed)
     proxy_returns, true_returns = [], []
@@ -127,16 +346,10 @@ def evaluate_policy(
         observation, _ = env.reset(seed=seed + episode)
         done = False
         while not done:
-            scores = logits(observation)
-            if temperature == 0:
-                action = int(np.argmax(scores))
-                probs = np.zeros_like(scores)
-                probs[action] = 1.0
-            else:
-                probs = softmax(scores / temperature)
-                action = int(rng.choice(len(probs), p=probs))
+            distribution = as_distribution(logits(observation))
+            action = act(distribution, rng, temperature)
             if initial_logits is not None:
-                kl_total += _kl(softmax(scores), softmax(initial_logits(observation)))
+                kl_total += distribution.kl(as_distribution(initial_logits(observation)))
                 kl_states += 1
             observation, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated

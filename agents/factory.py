@@ -11,15 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-from stable_baselines3 import A2C, DQN, PPO
+import numpy as np
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import proxygym  # noqa: F401  (registers the ids)
 from proxygym.agents.hyperparameters import (
     ALGORITHM_NAMES,
+    NOISE_KEY,
+    action_space_problem,
     check_algo,
     load_hyperparameters,
     merge_hyperparameters,
@@ -30,7 +34,7 @@ from proxygym.wrappers import TrueObjective
 
 #: The SB3 class of each of :data:`~proxygym.agents.hyperparameters.ALGORITHM_NAMES`.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = dict(
-    zip(ALGORITHM_NAMES, (PPO, A2C, DQN), strict=True)
+    zip(ALGORITHM_NAMES, (PPO, A2C, DQN, SAC, TD3), strict=True)
 )
 #: Settings that may be written ``"lin_<start>"``: decay linearly from start to 0 over training.
 SCHEDULED_KEYS = ("learning_rate", "clip_range")
@@ -99,6 +103,18 @@ def normalize_rewards(env: VecEnv, normalize: Any, gamma: float) -> VecEnv:
     return VecNormalize(env, norm_obs=False, norm_reward=True, gamma=gamma)
 
 
+def action_noise(noise_std: Any, env: VecEnv) -> NormalActionNoise:
+    """``noise_std = sigma`` as SB3's ``NormalActionNoise(0, sigma)`` on each action dimension.
+
+    As rl-baselines3-zoo builds it from ``noise_type: normal``: SB3 adds the
+    noise to actions scaled to [-1, 1], so sigma is a fraction of the half-range.
+    """
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or noise_std <= 0:
+        raise ValueError(f"{NOISE_KEY} must be a number > 0, got {noise_std!r}")
+    n_actions = int(np.prod(env.action_space.shape))
+    return NormalActionNoise(np.zeros(n_actions), float(noise_std) * np.ones(n_actions))
+
+
 def make_agent(
     algo: str,
     env_id: str,
@@ -110,7 +126,7 @@ def make_agent(
     """A seeded, untrained SB3 agent on ``env_id`` with the tuned hyperparameters.
 
     Args:
-        algo: ``"ppo"``, ``"a2c"`` or ``"dqn"``.
+        algo: ``"ppo"``, ``"a2c"``, ``"dqn"``, ``"sac"`` or ``"td3"``.
         env_id: a registered environment id.
         seed: seeds the algorithm and the environments.
         env_kwargs: constructor kwargs of the environment.
@@ -131,7 +147,13 @@ def make_agent(
     policy = settings.pop("policy", "MlpPolicy")
     settings = resolve_schedules(settings)
     env = make_env(env_id, n_envs, seed, env_kwargs, oracle=oracle)
+    problem = action_space_problem(name, env_id, type(env.action_space).__name__)
+    if problem is not None:
+        env.close()
+        raise ValueError(problem)
     env = normalize_rewards(env, normalize, settings.get("gamma", 0.99))
+    if NOISE_KEY in setup:
+        settings["action_noise"] = action_noise(setup[NOISE_KEY], env)
     # Quiet, on the CPU, unless an override says otherwise (``verbose``, ``device``).
     arguments = {"seed": seed, "device": "cpu", "verbose": 0, **settings}
     try:

@@ -22,7 +22,15 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: The algorithms an agent can be trained with (``factory.ALGORITHMS`` maps them to SB3 classes).
-ALGORITHM_NAMES: tuple[str, ...] = ("ppo", "a2c", "dqn")
+ALGORITHM_NAMES: tuple[str, ...] = ("ppo", "a2c", "dqn", "sac", "td3")
+#: The kinds of action space (Gymnasium space class names) each algorithm trains on.
+ALGORITHM_ACTION_SPACES: dict[str, tuple[str, ...]] = {
+    "ppo": ("Discrete", "Box"),
+    "a2c": ("Discrete", "Box"),
+    "dqn": ("Discrete",),
+    "sac": ("Box",),
+    "td3": ("Box",),
+}
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 #: A table's training budget in steps. A sweep's own ``timesteps`` replaces it.
 BUDGET_KEY = "n_timesteps"
@@ -30,6 +38,14 @@ BUDGET_KEY = "n_timesteps"
 #: the parallel environments, the budget, and reward normalisation
 #: (:func:`proxygym.agents.factory.normalize_rewards`).
 SETUP_KEYS: tuple[str, ...] = ("n_envs", BUDGET_KEY, "normalize_reward")
+#: The setup key of the off-policy algorithms' exploration noise: ``noise_std = sigma`` becomes
+#: SB3's ``action_noise = NormalActionNoise(0, sigma)`` on every action dimension, sigma a
+#: fraction of the half-range (SB3 adds it to actions scaled to [-1, 1]); rl-baselines3-zoo's
+#: ``noise_type: normal`` with ``noise_std``. SB3's ``action_noise`` itself, an object, cannot
+#: be written in TOML.
+NOISE_KEY = "noise_std"
+#: The algorithms that take :data:`NOISE_KEY` (those with SB3's ``action_noise``).
+NOISE_ALGORITHMS: tuple[str, ...] = ("sac", "td3")
 #: Arguments of the SB3 constructors that :func:`~proxygym.agents.factory.make_agent`
 #: sets itself (the environment and the seed): never hyperparameters.
 RESERVED_ARGUMENTS: tuple[str, ...] = ("env", "seed", "_init_setup_model")
@@ -109,6 +125,57 @@ ALGORITHM_ARGUMENTS: dict[str, tuple[str, ...]] = {
         "verbose",
         "device",
     ),
+    "sac": (
+        "policy",
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "action_noise",
+        "replay_buffer_class",
+        "replay_buffer_kwargs",
+        "optimize_memory_usage",
+        "n_steps",
+        "ent_coef",
+        "target_update_interval",
+        "target_entropy",
+        "use_sde",
+        "sde_sample_freq",
+        "use_sde_at_warmup",
+        "stats_window_size",
+        "tensorboard_log",
+        "policy_kwargs",
+        "verbose",
+        "device",
+    ),
+    "td3": (
+        "policy",
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "action_noise",
+        "replay_buffer_class",
+        "replay_buffer_kwargs",
+        "optimize_memory_usage",
+        "n_steps",
+        "policy_delay",
+        "target_policy_noise",
+        "target_noise_clip",
+        "stats_window_size",
+        "tensorboard_log",
+        "policy_kwargs",
+        "verbose",
+        "device",
+    ),
 }
 
 
@@ -120,9 +187,38 @@ def check_algo(algo: str) -> str:
     return name
 
 
+def setup_keys(algo: str) -> tuple[str, ...]:
+    """The :data:`SETUP_KEYS` of ``algo``, and :data:`NOISE_KEY` for the off-policy ones."""
+    return SETUP_KEYS + ((NOISE_KEY,) if check_algo(algo) in NOISE_ALGORITHMS else ())
+
+
 def hyperparameter_names(algo: str) -> tuple[str, ...]:
     """Every key a hyperparameter table of ``algo`` may hold: its arguments and the setup keys."""
-    return ALGORITHM_ARGUMENTS[check_algo(algo)] + SETUP_KEYS
+    return ALGORITHM_ARGUMENTS[check_algo(algo)] + setup_keys(algo)
+
+
+def action_space_problem(algo: str, env_id: str, space_kind: str) -> str | None:
+    """None if ``algo`` trains on ``space_kind`` actions (a space class name), else why not.
+
+    E.g. ``"DQN cannot train on proxygym/PendulumNoTorqueCost-v0: it needs Discrete
+    actions, and the environment's are Box (continuous); use a2c, ppo, sac or td3"``.
+    """
+    name = check_algo(algo)
+    if space_kind in ALGORITHM_ACTION_SPACES[name]:
+        return None
+    fits = sorted(a for a, kinds in ALGORITHM_ACTION_SPACES.items() if space_kind in kinds)
+    wanted = " or ".join(ALGORITHM_ACTION_SPACES[name])
+    described = f"{space_kind} (continuous)" if space_kind == "Box" else space_kind
+    if not fits:
+        remedy = "no algorithm here trains on them"
+    elif len(fits) == 1:
+        remedy = f"use {fits[0]}"
+    else:
+        remedy = f"use {', '.join(fits[:-1])} or {fits[-1]}"
+    return (
+        f"{name.upper()} cannot train on {env_id}: it needs {wanted} actions, and the "
+        f"environment's are {described}; {remedy}"
+    )
 
 
 def unknown_hyperparameter(algo: str, key: str) -> str | None:
@@ -133,6 +229,8 @@ def unknown_hyperparameter(algo: str, key: str) -> str | None:
     name = check_algo(algo)
     if key in RESERVED_ARGUMENTS:
         return f"is set by proxygym itself, not as a hyperparameter of {name.upper()}"
+    if key == "action_noise" and name in NOISE_ALGORITHMS:
+        return f"is an object, not a setting: write {NOISE_KEY} = <sigma> (Gaussian noise) instead"
     names = hyperparameter_names(name)
     if key in names:
         return None
@@ -161,9 +259,11 @@ def merge_hyperparameters(settings: dict[str, Any], overrides: dict[str, Any]) -
 
 
 def split_setup(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``settings`` split into its :data:`SETUP_KEYS` and the rest (the algorithm's arguments)."""
-    setup = {key: value for key, value in settings.items() if key in SETUP_KEYS}
-    arguments = {key: value for key, value in settings.items() if key not in SETUP_KEYS}
+    """``settings`` split into its setup keys (:data:`SETUP_KEYS`, :data:`NOISE_KEY`) and the
+    rest (the algorithm's arguments)."""
+    keys = (*SETUP_KEYS, NOISE_KEY)
+    setup = {key: value for key, value in settings.items() if key in keys}
+    arguments = {key: value for key, value in settings.items() if key not in keys}
     return setup, arguments
 
 

@@ -5,9 +5,9 @@ off, leaves training bit-for-bit the same as without it:
 
 - :class:`KLPenalty` subtracts ``coef`` times an estimate of
   ``KL(pi(.|s) || pi_init(.|s))`` from every reward of an on-policy rollout
-  (PPO, A2C), the RLHF-style leash that keeps the policy near where it
-  started (Gao et al. 2022 find it acts much like early stopping). ``coef=0``
-  is off.
+  (PPO, A2C; Discrete or Gaussian Box actions), the RLHF-style leash that
+  keeps the policy near where it started (Gao et al. 2022 find it acts much
+  like early stopping). ``coef=0`` is off.
 - :class:`TrueLabelEarlyStopping` spends a small, counted budget of
   true-objective labels on periodic evaluations and stops training once the
   true return stops improving. ``patience=None`` is off (it still watches).
@@ -15,7 +15,6 @@ off, leaves training bit-for-bit the same as without it:
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,11 +24,18 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.distributions import (
+    CategoricalDistribution,
+    DiagGaussianDistribution,
+    Distribution,
+    StateDependentNoiseDistribution,
+)
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.utils import obs_as_tensor
 
-from proxygym.agents.evaluation import policy_logits
+from proxygym.agents.distributions import Categorical, act
+from proxygym.agents.evaluation import agent_distribution, as_distribution, snapshot_policy
 
 StopReason = Literal["patience", "budget"]
 KLEstimator = Literal["sampled", "exact"]
@@ -57,8 +63,9 @@ class KLPenalty(BaseCallback):
       it depends on ``a_t`` the policy gradient of the penalised return is
       the gradient of the KL-regularised objective: the policy is pulled back
       towards ``pi_init`` in every state.
-    - ``"exact"``: ``KL(pi(.|s_t) || pi_init(.|s_t))`` over the whole discrete
-      action distribution. It has less noise but depends on the state only,
+    - ``"exact"``: ``KL(pi(.|s_t) || pi_init(.|s_t))`` over the whole
+      action distribution (closed form for Gaussians, summed over
+      dimensions). It has less noise but depends on the state only,
       and the policy gradient treats rewards as independent of the
       parameters: the term at ``s_t`` is a baseline shift for ``a_t`` and
       only steers earlier actions away from states where the policy has
@@ -85,6 +92,11 @@ class KLPenalty(BaseCallback):
     With ``coef=0`` the buffer is left untouched (the KL is still logged):
     training is identical to training without the callback.
 
+    On Box actions the policies are PPO's or A2C's Gaussians (plain or with
+    state-dependent noise): the KL is that of the unclipped Gaussians and the
+    log-probabilities are of the unclipped actions the buffer stores, as PPO's
+    own ratio uses them.
+
     Args:
         coef: penalty weight, a finite number >= 0.
         estimator: ``"sampled"`` or ``"exact"``, see above.
@@ -105,37 +117,38 @@ class KLPenalty(BaseCallback):
     def _init_callback(self) -> None:
         if not isinstance(self.model, OnPolicyAlgorithm):
             raise TypeError(f"KLPenalty needs an on-policy algorithm (PPO, A2C), got {self.model}")
-        if not isinstance(self.model.action_space, gym.spaces.Discrete):
-            raise TypeError(f"KLPenalty needs Discrete actions, got {self.model.action_space}")
+        if not isinstance(self.model.action_space, (gym.spaces.Discrete, gym.spaces.Box)):
+            raise TypeError(
+                f"KLPenalty needs Discrete or Box actions, got {self.model.action_space}"
+            )
+        if not isinstance(self.model.policy.action_dist, _SUPPORTED_DISTRIBUTIONS):
+            raise TypeError(
+                "KLPenalty needs a categorical or Gaussian policy, got "
+                f"{type(self.model.policy.action_dist).__name__}"
+            )
         # A later learn() call keeps penalising distance from the very first policy.
         if self.initial_policy is None:
-            self.initial_policy = copy.deepcopy(self.model.policy)
-            self.initial_policy.set_training_mode(False)
-            self.initial_policy.requires_grad_(False)
+            self.initial_policy = snapshot_policy(self.model.policy)  # type: ignore[assignment]
 
     def _on_step(self) -> bool:
         return True
 
     def _distributions(
         self, observations: np.ndarray | dict[str, np.ndarray]
-    ) -> tuple[th.distributions.Categorical, th.distributions.Categorical]:
+    ) -> tuple[Distribution, Distribution]:
         """The current and the initial policy's action distributions at ``observations``."""
         if self.initial_policy is None:
             raise RuntimeError("KLPenalty has not seen a model yet: pass it to learn() first")
         policy = self.model.policy
         assert isinstance(policy, ActorCriticPolicy)
         tensor = obs_as_tensor(observations, policy.device)
-        current = policy.get_distribution(tensor).distribution
-        initial = self.initial_policy.get_distribution(tensor).distribution
-        assert isinstance(current, th.distributions.Categorical)
-        assert isinstance(initial, th.distributions.Categorical)
-        return current, initial
+        return policy.get_distribution(tensor), self.initial_policy.get_distribution(tensor)
 
     def kl_from_initial(self, observations: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
         """Exact ``KL(pi(.|s) || pi_init(.|s))`` for a batch of observations, shape ``(N,)``."""
         with th.no_grad():
             current, initial = self._distributions(observations)
-            return th.distributions.kl_divergence(current, initial).cpu().numpy()
+            return _kl(current, initial).cpu().numpy()
 
     def _on_rollout_end(self) -> None:
         buffer = self.locals.get("rollout_buffer")
@@ -147,9 +160,8 @@ class KLPenalty(BaseCallback):
         steps, envs = buffer.rewards.shape
         with th.no_grad():
             current, initial = self._distributions(_flatten_batch(buffer.observations, 2))
-            kl = th.distributions.kl_divergence(current, initial).cpu().numpy()
-            actions = th.as_tensor(buffer.actions.reshape(-1), device=initial.logits.device)
-            initial_log_probs = initial.log_prob(actions.long()).cpu().numpy()
+            kl = _kl(current, initial).cpu().numpy()
+            initial_log_probs = _log_probs(initial, buffer.actions, steps * envs)
         if self.estimator == "exact":
             divergence = kl
         else:
@@ -170,6 +182,30 @@ class KLPenalty(BaseCallback):
             )
         buffer.rewards -= penalty
         buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
+
+
+#: The SB3 action distributions :class:`KLPenalty` handles.
+_SUPPORTED_DISTRIBUTIONS = (
+    CategoricalDistribution,
+    DiagGaussianDistribution,
+    StateDependentNoiseDistribution,
+)
+
+
+def _kl(current: Distribution, initial: Distribution) -> th.Tensor:
+    """``KL(current || initial)`` per state: a Gaussian's is summed over the action dimensions."""
+    kl = th.distributions.kl_divergence(current.distribution, initial.distribution)  # type: ignore[arg-type]
+    return kl.sum(dim=-1) if kl.ndim > 1 else kl
+
+
+def _log_probs(distribution: Distribution, actions: np.ndarray, rows: int) -> np.ndarray:
+    """``log pi(a|s)`` of a buffer's ``actions`` (one row per state) under ``distribution``."""
+    if isinstance(distribution, CategoricalDistribution):
+        torch_distribution = distribution.distribution
+        flat = th.as_tensor(actions.reshape(-1), device=torch_distribution.logits.device)
+        return torch_distribution.log_prob(flat.long()).cpu().numpy()
+    batch = th.as_tensor(actions.reshape(rows, -1), device=distribution.distribution.mean.device)  # type: ignore[union-attr]
+    return distribution.log_prob(batch).cpu().numpy()
 
 
 @dataclass(frozen=True)
@@ -232,7 +268,8 @@ class TrueLabelEarlyStopping(BaseCallback):
         episodes_per_check: evaluation episodes per check.
         patience: checks without improvement before stopping; None disables stopping.
         min_delta: improvement needed to count, in true-return units.
-        temperature: 0 acts greedily; > 0 samples from ``softmax(logits / temperature)``.
+        temperature: 0 acts greedily; > 0 samples from ``softmax(logits / temperature)``
+            (Discrete) or with the standard deviation scaled by it (Box), as in evaluation.
         seed: seeds the evaluation episodes.
         env_kwargs: constructor kwargs of the evaluation environment.
         max_labels: the label budget; None for no cap.
@@ -345,7 +382,7 @@ class TrueLabelEarlyStopping(BaseCallback):
     def _evaluate(self) -> float | None:
         """Mean true return of the current policy, or None if the budget ran out first."""
         assert self._env is not None
-        logits = policy_logits(self.model.policy)
+        policy = agent_distribution(self.model)
         rng = np.random.default_rng(self.seed)
         true_returns = []
         for episode in range(self.episodes_per_check):
@@ -354,10 +391,11 @@ class TrueLabelEarlyStopping(BaseCallback):
             while not done:
                 if self.max_labels is not None and self.labels_used >= self.max_labels:
                     return None
-                scores = logits(observation)
-                if self.temperature == 0:
-                    action = int(np.argmax(scores))
-                else:
+                distribution = as_distribution(policy(observation))
+                if self.temperature == 0 or not isinstance(distribution, Categorical):
+                    action = act(distribution, rng, self.temperature)
+                else:  # this callback's own softmax, kept so its checks replay bit for bit
+                    scores = distribution.logits
                     weights = np.exp((scores - scores.max()) / self.temperature)
                     action = int(rng.choice(scores.size, p=weights / weights.sum()))
                 observation, _, terminated, truncated, info = self._env.step(action)

@@ -114,23 +114,29 @@ def exact_policy(
 
 
 def detect_algo(path: str | Path) -> str:
-    """``"ppo"``, ``"a2c"`` or ``"dqn"``: which algorithm saved the model at ``path``.
+    """``"ppo"``, ``"a2c"``, ``"dqn"``, ``"sac"`` or ``"td3"``: which algorithm saved ``path``.
 
     SB3 zips hold the algorithm's settings in their ``data`` member; PPO and
     A2C share a policy class, so the settings only one of them has decide.
+    SAC and TD3 are told apart first: SAC has a ``target_update_interval``
+    too, like DQN, and TD3 alone has a ``policy_delay``.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not a saved stable-baselines3 model: {error}") from error
+    if "policy_delay" in data:
+        return "td3"
+    if "target_entropy" in data:
+        return "sac"
     if "target_update_interval" in data:
         return "dqn"
     if "clip_range" in data:
         return "ppo"
     if "n_steps" in data:
         return "a2c"
-    raise ValueError(f"cannot tell which algorithm saved {path}; pass --algo ppo|a2c|dqn")
+    raise ValueError(f"cannot tell which algorithm saved {path}; pass --algo ppo|a2c|dqn|sac|td3")
 
 
 def load_agent(path: str | Path, algo: str | None = None) -> BaseAlgorithm:

@@ -22,7 +22,6 @@ repository root: ``python -m experiments.goodhart_curves --quick``.
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pandas as pd
 
 from proxygym.agents import make_agent
-from proxygym.agents.evaluation import evaluate_policy, policy_logits
+from proxygym.agents.evaluation import agent_distribution, evaluate_policy, snapshot_policy
 from proxygym.reporting.report import markdown_table
 from proxygym.sweeps import results
 from proxygym.sweeps import runner as sweep
@@ -378,17 +377,17 @@ def measure_throughput(
         started = time.process_time()
         model = make_agent("ppo", env_id, seed=0, env_kwargs=env_kwargs)
         built = time.process_time()
-        initial = copy.deepcopy(model.policy)
+        initial = snapshot_policy(model.policy)
         model.learn(total_timesteps=steps)
         trained = time.process_time()
         evaluate_policy(
-            policy_logits(model.policy),
+            agent_distribution(model),
             env_id,
             env_kwargs,
             episodes,
             seed=0,
             temperature=1.0,
-            initial_logits=policy_logits(initial),
+            initial_logits=agent_distribution(model, initial),
         )
         evaluated = time.process_time()
     model.get_env().close()

@@ -138,7 +138,7 @@ def mean_interval(mean: float, std: float, n: int) -> tuple[float, float]:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from proxygym.agents.evaluation import evaluate_policy, policy_logits
+    from proxygym.agents.evaluation import agent_distribution, evaluate_policy
     from proxygym.agents.policies import detect_algo, load_agent
 
     if args.episodes < 1:
@@ -168,7 +168,7 @@ def _eval(args: argparse.Namespace) -> int:
         args.temperature if args.temperature is not None else (0.0 if algo == "dqn" else 1.0)
     )
     result = evaluate_policy(
-        policy_logits(model.policy),
+        agent_distribution(model),
         args.env_id,
         env_kwargs,
         episodes=args.episodes,
@@ -457,8 +457,8 @@ def _add_eval(commands: Any) -> None:
         "eval",
         help="evaluate a saved model on both objectives",
         description="Play N seeded episodes of ENV_ID (reset seeds S, S+1, ...) with a saved "
-        "stable-baselines3 model (a sweep's models/<cell>.zip; PPO, A2C or DQN is detected "
-        "from the file, or give --algo) and print the mean proxy and true returns, each "
+        "stable-baselines3 model (a sweep's models/<cell>.zip; PPO, A2C, DQN, SAC or TD3 is "
+        "detected from the file, or give --algo) and print the mean proxy and true returns, each "
         "with a 95% t interval over the episodes.",
         epilog=(
             "example: proxygym eval runs/boat_race_timesteps/models/agent-seed0.zip "
@@ -479,12 +479,12 @@ def _add_eval(commands: Any) -> None:
         type=float,
         default=None,
         metavar="T",
-        help="softmax temperature of the actions: 0 acts greedily (default: 1, and 0 for DQN, "
-        "as sweeps evaluate)",
+        help="temperature of the actions (of the softmax; on continuous actions, scaling the "
+        "standard deviation): 0 acts greedily (default: 1, and 0 for DQN, as sweeps evaluate)",
     )
     evaluate.add_argument(
         "--algo",
-        choices=("ppo", "a2c", "dqn"),
+        choices=ALGORITHM_NAMES,
         default=None,
         help="algorithm of the model (default: detected from the file)",
     )

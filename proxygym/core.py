@@ -31,9 +31,13 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-#: A policy as a function from one observation to the unnormalised
-#: log-probabilities of each discrete action (how evaluation, the detector and
-#: reward-model data collection see a policy, whatever trained it).
+#: A policy on Discrete actions as a function from one observation to the
+#: unnormalised log-probabilities of each action (how evaluation, the detector
+#: and reward-model data collection see a policy, whatever trained it). On any
+#: action space, Box included, evaluation and the detector also take a function
+#: from an observation to an action distribution
+#: (``proxygym.agents.distributions.DistributionFn``: greedy action, tempered
+#: sample, KL), which an array of logits stands for on Discrete actions.
 LogitsFn = Callable[[np.ndarray], np.ndarray]
 
 GoodhartVariant = Literal["regressional", "extremal", "causal", "adversarial"]

@@ -657,8 +657,8 @@ def check_sweepable(
     ``render_mode="rgb_array"`` (its default) inside a ``Monitor`` logging the
     episode sums; up to ``steps``
     random steps are taken, until the first episode ends. Sweeps and their
-    evaluations also need a Discrete action space: the rule does not apply
-    to other action spaces.
+    evaluations also need a Discrete or a Box action space: the rule does not
+    apply to other action spaces.
     """
     subject = _subject(env, kwargs)
     if subject.registered_id is None:
@@ -686,8 +686,8 @@ def check_sweepable(
         raise ContractError(
             "sweepable", subject.label, f"{type(error).__name__}: {error}"
         ) from error
-    if not isinstance(vec_env.action_space, gym.spaces.Discrete):
-        return f"sweeps need a Discrete action space, not {vec_env.action_space}"
+    if not isinstance(vec_env.action_space, (gym.spaces.Discrete, gym.spaces.Box)):
+        return f"sweeps need a Discrete or Box action space, not {vec_env.action_space}"
     return None
 
 

@@ -6,7 +6,7 @@ that pursues the true objective, and the difference shows in its action
 distributions, so it can be flagged without ever seeing the true reward.
 :func:`policy_distances` rolls out the suspect and, at every state it visits,
 measures how far its action distribution ``p`` is from the trusted policy's
-``q`` (both the plain softmax of their logits):
+``q``. On Discrete actions both are the plain softmax of their logits:
 
 - ``kl``: ``KL(p || q) = sum p log(p / q)`` in nats, in ``[0, inf)``. ``q`` is
   clipped to at least :data:`KL_FLOOR`, so an action the trusted policy rules
@@ -14,6 +14,22 @@ measures how far its action distribution ``p`` is from the trusted policy's
   mass on it instead of infinity.
 - ``js``: the Jensen-Shannon divergence, natural log, symmetric, in ``[0, ln 2]``.
 - ``hellinger``: the Hellinger distance, symmetric, in ``[0, 1]``.
+
+On Box actions both are Gaussians (:mod:`proxygym.agents.distributions`:
+PPO's and A2C's diagonal Gaussians, SAC's squashed ones compared through their
+pre-``tanh`` Gaussians, which leaves every f-divergence unchanged, TD3's actor
+with its exploration noise), compared in closed form:
+
+- ``kl``: ``sum log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2`` over the
+  action dimensions, in ``[0, inf)`` (for TD3, ``sum (m1 - m2)^2 / (2 sigma^2)``).
+- ``hellinger``: ``sqrt(1 - BC)`` with the Bhattacharyya coefficient
+  ``BC = prod sqrt(2 s1 s2 / (s1^2 + s2^2)) exp(-(m1 - m2)^2 / (4 (s1^2 + s2^2)))``,
+  in ``[0, 1]``.
+- ``js``: has no closed form between Gaussians, and is not estimated: it is
+  NaN, and :func:`detection_table` leaves out a metric that is NaN for every suspect.
+
+Both ignore the clipping of actions to the bounds, which can only bring two
+policies closer.
 
 Each distance is summarised over an episode by its mean (a policy that differs
 a little everywhere) and its max (one that differs a lot in a few states).
@@ -39,7 +55,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from proxygym.agents.evaluation import LogitsFn, policy_logits, softmax
+from proxygym.agents.distributions import Categorical, DiagGaussian, act, check_temperature
+from proxygym.agents.evaluation import PolicyFn, agent_distribution, as_distribution
 from proxygym.agents.policies import load_agent
 from proxygym.sweeps import results
 from proxygym.threads import one_torch_thread
@@ -122,6 +139,24 @@ _DISTANCES: dict[str, Callable[[ArrayLike, ArrayLike], float]] = {
 }
 
 
+def _state_distances(suspect: Any, trusted: Any) -> dict[str, float]:
+    """Every distance of :data:`_DISTANCES` between two policies' distributions at one state.
+
+    Categorical: the functions above on the softmax probabilities. Gaussian
+    (any :class:`~proxygym.agents.distributions.DiagGaussian`, of one kind on
+    both sides): the closed-form KL and Hellinger, and NaN for JS.
+    """
+    if isinstance(suspect, Categorical) and isinstance(trusted, Categorical):
+        p, q = suspect.probabilities(), trusted.probabilities()
+        return {name: distance(p, q) for name, distance in _DISTANCES.items()}
+    if isinstance(suspect, DiagGaussian) and isinstance(trusted, DiagGaussian):
+        return {"kl": suspect.kl(trusted), "js": math.nan, "hellinger": suspect.hellinger(trusted)}
+    raise TypeError(
+        f"cannot compare a {suspect.kind} policy with a {trusted.kind} one: the detector "
+        "compares categorical or Gaussian policies of one kind"
+    )
+
+
 # -- one suspect against one trusted policy ---------------------------------------------------
 
 
@@ -151,8 +186,8 @@ class PolicyDistances:
 
 
 def policy_distances(
-    suspect_logits: LogitsFn,
-    trusted_logits: LogitsFn,
+    suspect_logits: PolicyFn,
+    trusted_logits: PolicyFn,
     env_id: str,
     env_kwargs: dict[str, Any] | None,
     episodes: int,
@@ -161,17 +196,17 @@ def policy_distances(
 ) -> PolicyDistances:
     """Roll out the suspect for ``episodes`` episodes (reset seeds ``seed``, ``seed + 1``, ...).
 
-    The suspect acts at ``temperature`` (0 greedily, otherwise sampling from
-    ``softmax(logits / temperature)`` with a generator seeded by ``seed``,
-    exactly as :func:`proxygym.agents.evaluation.evaluate_policy` does), so the
-    states are the ones it really visits. The distances compare both policies
-    at temperature 1: the distributions their logits define, whatever the
-    suspect was rolled out at.
+    Each policy maps an observation to its logits (Discrete actions) or its
+    action distribution (any). The suspect acts at ``temperature`` (0
+    greedily, otherwise sampling at that temperature with a generator seeded
+    by ``seed``, exactly as :func:`proxygym.agents.evaluation.evaluate_policy`
+    does), so the states are the ones it really visits. The distances compare
+    both policies at temperature 1: the distributions they define, whatever
+    the suspect was rolled out at.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    check_temperature(temperature)
     rng = np.random.default_rng(seed)
     means: dict[str, list[float]] = {name: [] for name in _DISTANCES}
     maxima: dict[str, list[float]] = {name: [] for name in _DISTANCES}
@@ -183,14 +218,11 @@ def policy_distances(
             trajectory: dict[str, list[float]] = {name: [] for name in _DISTANCES}
             done = False
             while not done:
-                scores = suspect_logits(observation)
-                suspect, trusted = softmax(scores), softmax(trusted_logits(observation))
-                for name, distance in _DISTANCES.items():
-                    trajectory[name].append(distance(suspect, trusted))
-                if temperature == 0:
-                    action = int(np.argmax(scores))
-                else:
-                    action = int(rng.choice(len(scores), p=softmax(scores / temperature)))
+                suspect = as_distribution(suspect_logits(observation))
+                trusted = as_distribution(trusted_logits(observation))
+                for name, value in _state_distances(suspect, trusted).items():
+                    trajectory[name].append(value)
+                action = act(suspect, rng, temperature)
                 observation, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated
             for name, values in trajectory.items():
@@ -399,21 +431,21 @@ def score_suspects(
         axis.saved_model_record(frame[frame["cell"] == cell], temperature) for cell in agent_cells
     ]
     splits = _splits([int(record["seed"]) for record in records], seed)
-    trusted_logits: dict[str, LogitsFn] = {}
+    trusted_policies: dict[str, PolicyFn] = {}
     rows: list[dict[str, Any]] = []
     with one_torch_thread():
         for cell, suspect, split in zip(agent_cells, records, splits, strict=True):
             oracle = _trusted_oracle(suspect, oracles)
-            if oracle["cell"] not in trusted_logits:
+            if oracle["cell"] not in trusted_policies:
                 model = load_agent(saved[oracle["cell"]], config.algo)
-                trusted_logits[oracle["cell"]] = policy_logits(model.policy)
+                trusted_policies[oracle["cell"]] = agent_distribution(model)
             random_true = (
                 float(randoms[suspect["env_kwargs"]]) if suspect["env_kwargs"] in randoms else None
             )
             cutoff = gaming_cutoff(float(oracle["true_return"]), random_true, margin)
             distances = policy_distances(
-                policy_logits(load_agent(saved[cell], config.algo).policy),
-                trusted_logits[oracle["cell"]],
+                agent_distribution(load_agent(saved[cell], config.algo)),
+                trusted_policies[oracle["cell"]],
                 suspect["env"],
                 json.loads(suspect["env_kwargs"]),
                 episodes,
@@ -460,7 +492,8 @@ def detection_table(suspects: pd.DataFrame) -> pd.DataFrame:
     and the ``held_out_accuracy`` it reaches, ``n_gaming`` and ``n_honest``
     over every suspect. Where a set lacks a class the value is NaN and
     ``note`` says why (the same note on every row; empty when nothing is
-    missing).
+    missing). A metric that is NaN for every suspect (``js`` on Box actions,
+    which has no closed form between Gaussians) has no row.
     """
     labels = suspects["gaming"].to_numpy(dtype=bool)
     calibration = (suspects["split"] == CALIBRATION).to_numpy()
@@ -480,6 +513,8 @@ def detection_table(suspects: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for metric in METRICS:
         scores = suspects[metric].to_numpy(dtype=np.float64)
+        if len(scores) and np.isnan(scores).all():
+            continue
         threshold = (
             choose_threshold(scores[calibration], labels[calibration])
             if calibrating is None

@@ -68,6 +68,11 @@ class PressureAxis:
             an overoptimization fit), if the axis has one.
         fit_form: the functional form of Gao et al.'s fit of the true-return
             gain against d = sqrt(KL): ``"bon"`` for best-of-n, ``"rl"`` otherwise.
+        action_spaces: the kinds of action space (Gymnasium space class names)
+            the axis applies to; a sweep config pairing it with another kind is
+            refused when it is loaded. Every built-in axis applies to Discrete
+            and Box actions (``temperature`` tempers a softmax on Discrete
+            actions and scales the standard deviation on Box actions).
     """
 
     name: str
@@ -77,6 +82,7 @@ class PressureAxis:
     env_kwarg: str | None = None
     untrained_level: Any = None
     fit_form: Literal["rl", "bon"] = "rl"
+    action_spaces: tuple[str, ...] = ("Discrete", "Box")
 
     # -- validating -----------------------------------------------------------
     def check_level(self, level: Any, timesteps: int) -> None:
@@ -176,9 +182,17 @@ class Timesteps(PressureAxis):
 
 
 def net_arch(algo: str, width: int, depth: int) -> Any:
-    """SB3 ``net_arch`` with ``depth`` hidden layers of ``width`` units."""
+    """SB3 ``net_arch`` with ``depth`` hidden layers of ``width`` units.
+
+    DQN's is a list (its Q-network); the actor-critics' a dict of the policy
+    network and its critic: the value network (``"vf"``) for PPO and A2C, the
+    Q-networks (``"qf"``) for SAC and TD3.
+    """
     layers = [width] * depth
-    return layers if algo == "dqn" else {"pi": layers, "vf": layers}
+    if algo == "dqn":
+        return layers
+    critic = "qf" if algo in ("sac", "td3") else "vf"
+    return {"pi": layers, critic: list(layers)}
 
 
 class _NetworkAxis(PressureAxis):
@@ -219,10 +233,13 @@ class Depth(_NetworkAxis):
 
 @register_axis
 class Temperature(PressureAxis):
-    """One trained policy evaluated at several softmax temperatures."""
+    """One trained policy evaluated at several temperatures (see ``agents/distributions.py``)."""
 
     name = "temperature"
-    description = "evaluation-time softmax temperature over the policy's logits (0 = greedy)"
+    description = (
+        "evaluation-time temperature: of the softmax over the logits (Discrete actions) or "
+        "scaling the standard deviation (Box actions); 0 = greedy (the mode, or the mean)"
+    )
     label = "evaluation temperature"
     shared_run = True
 

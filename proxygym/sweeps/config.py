@@ -17,8 +17,10 @@ Optional keys: ``name`` (defaults to the file's stem), ``baselines`` (true,
 the default: also run the oracle, the random policy and the exact optima;
 false: none of them; or a list of the ones to run, e.g. ``["random",
 "exact"]`` to skip training the oracle where the exact optima suffice),
-``eval_temperature`` (softmax temperature of evaluations: 1 samples the
-trained policy as it is, 0 acts greedily; default 1, and 0 for DQN), and a
+``eval_temperature`` (temperature of evaluations: 1 samples the trained
+policy as it is, 0 acts greedily; on Discrete actions it tempers the
+softmax, on Box actions it scales the standard deviation; default 1, and 0
+for DQN), and a
 ``[hyperparameters]`` table overriding ``agents/hyperparams/<algo>.toml``
 (its keys are checked against the algorithm's arguments, without importing
 SB3: a misspelled one is refused with the nearest valid name),
@@ -33,6 +35,13 @@ proxy (its entries: :data:`proxygym.sweeps.mitigations.MITIGATIONS`)::
     kl_penalty = 0.05              # PPO/A2C: reward - 0.05 x KL(pi || pi_init); 0 = off
 
 Mitigations apply to the agents trained on the proxy, never to the oracle.
+
+The algorithm must train on the environment's action space (DQN on Discrete
+actions, SAC and TD3 on Box actions, PPO and A2C on both), and so must the
+pressure axis, the mitigations and the engine: a mismatch is refused when the
+config is loaded, in one line naming the environment and the algorithm. The
+action space is read from the environment the check builds anyway (to test
+its ``env_kwargs``), so it costs nothing more.
 
 A validated config plans its cells (:func:`plan_cells`), the units the sweep
 schedules, resumes and parallelises; :mod:`proxygym.sweeps.training` runs one.
@@ -52,6 +61,7 @@ import gymnasium as gym
 import proxygym  # noqa: F401  (registers the ids)
 from proxygym.agents.hyperparameters import (
     ALGORITHM_NAMES,
+    action_space_problem,
     load_hyperparameters,
     merge_hyperparameters,
     unknown_hyperparameter,
@@ -231,7 +241,8 @@ class SweepConfig:
         if not isinstance(env_kwargs, dict):
             raise fail("env_kwargs", f"must be a table, got {env_kwargs!r}")
         try:
-            gym.make(env, **env_kwargs).close()
+            with gym.make(env, **env_kwargs) as made:
+                space_kind = type(made.action_space).__name__
         except (TypeError, ValueError) as error:
             raise fail("env_kwargs", f"is not accepted by {env}: {error}") from error
 
@@ -239,6 +250,9 @@ class SweepConfig:
         if not isinstance(algo, str) or algo.lower() not in ALGORITHM_NAMES:
             raise fail("algo", f"must be one of {sorted(ALGORITHM_NAMES)}, got {algo!r}")
         algo = algo.lower()
+        problem = action_space_problem(algo, env, space_kind)
+        if problem is not None:
+            raise fail("algo", problem)
         timesteps = positive_int(data["timesteps"], fail, "timesteps")
         eval_episodes = positive_int(data["eval_episodes"], fail, "eval_episodes")
         seeds = data["seeds"]
@@ -257,6 +271,12 @@ class SweepConfig:
             axis = get_axis(axis_name, env)
         except ValueError as error:
             raise fail("pressure.axis", str(error)) from error
+        if space_kind not in axis.action_spaces:
+            raise fail(
+                "pressure.axis",
+                f"{axis_name!r} needs {' or '.join(axis.action_spaces)} actions; {env} has "
+                f"{space_kind} actions ({algo.upper()}): choose another axis",
+            )
         if not isinstance(levels, list) or not levels:
             raise fail("pressure.levels", f"must be a non-empty list, got {levels!r}")
         if len({json.dumps(level) for level in levels}) != len(levels):
@@ -280,7 +300,9 @@ class SweepConfig:
         baselines = _baselines(data.get("baselines", True), fail)
         eval_temperature = data.get("eval_temperature", 0.0 if algo == "dqn" else 1.0)
         eval_temperature = non_negative_number(eval_temperature, fail, "eval_temperature")
-        mitigation = resolve_mitigations(data.get("mitigation", {}), algo, fail)
+        mitigation = resolve_mitigations(
+            data.get("mitigation", {}), algo, fail, env=env, space_kind=space_kind
+        )
         for key in overrides:
             problem = unknown_hyperparameter(algo, key)
             if problem is None and key in SWEEP_SET_ARGUMENTS:
@@ -313,7 +335,7 @@ class SweepConfig:
         if engine == "jax":
             from proxygym.sweeps.jax_engine import unsupported
 
-            problem = unsupported(config)
+            problem = unsupported(config, space_kind)
             if problem is not None:
                 raise fail("engine", problem)
         return config

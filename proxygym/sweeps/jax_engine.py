@@ -34,14 +34,21 @@ SUPPORTED_AXES: tuple[str, ...] = ("timesteps", "width", "depth", "temperature")
 TRAINED_ROLES: tuple[str, ...] = ("agent", "oracle")
 
 
-def unsupported(config: SweepConfig) -> str | None:
+def unsupported(config: SweepConfig, space_kind: str | None = None) -> str | None:
     """Why the JAX engine cannot run ``config`` (one sentence naming what), or None.
 
-    Imports neither JAX nor torch: it is called when a config is loaded.
+    ``space_kind``, the environment's action space class name where the
+    caller knows it, refuses continuous actions before anything else is
+    built. Imports neither JAX nor torch: it is called when a config is loaded.
     """
     from proxygym.jax.support import env_reason
     from proxygym.sweeps.axes import env_axes
 
+    if space_kind is not None and space_kind != "Discrete":
+        return (
+            f"the jax engine trains discrete actions only; {config.env} has {space_kind} "
+            f'actions ({config.algo.upper()}): use engine = "sb3"'
+        )
     if config.algo != "ppo":
         return f'the jax engine trains PPO only, not {config.algo!r}; use engine = "sb3"'
     if config.axis not in SUPPORTED_AXES and config.axis not in env_axes(config.env):

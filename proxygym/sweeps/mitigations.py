@@ -9,6 +9,7 @@ stable-baselines3)::
 
     [mitigation]
     kl_penalty = 0.05              # PPO/A2C: reward - 0.05 x KL(pi || pi_init); 0 = off
+                                   # (softmax KL on Discrete, Gaussian KL on Box actions)
 
     [mitigation.early_stopping]    # stop when true-objective labels stop improving
     check_every = 10_000           # timesteps between checks
@@ -73,9 +74,15 @@ class TrainingRun:
 
 
 class Mitigation:
-    """One entry of the ``[mitigation]`` table. Subclasses set ``name`` and override the rest."""
+    """One entry of the ``[mitigation]`` table. Subclasses set ``name`` and override the rest.
+
+    ``action_spaces`` names the kinds of action space (Gymnasium space class
+    names) the mitigation works on; a config using it on another kind is
+    refused when it is loaded.
+    """
 
     name: str
+    action_spaces: tuple[str, ...] = ("Discrete", "Box")
 
     @property
     def key(self) -> str:
@@ -177,8 +184,14 @@ class EarlyStoppingMitigation(Mitigation):
         return int(callback.labels_used)  # type: ignore[attr-defined]
 
 
-def resolve_mitigations(table: Any, algo: str, fail: Fail) -> dict[str, Any]:
-    """The validated ``[mitigation]`` table, with switched-off entries dropped."""
+def resolve_mitigations(
+    table: Any, algo: str, fail: Fail, env: str = "", space_kind: str | None = None
+) -> dict[str, Any]:
+    """The validated ``[mitigation]`` table, with switched-off entries dropped.
+
+    With ``space_kind`` (the environment ``env``'s action space class name),
+    a mitigation that does not work on that kind of action is refused.
+    """
     if not isinstance(table, dict):
         raise fail("mitigation", f"must be a table, got {table!r}")
     for key in table:
@@ -190,8 +203,15 @@ def resolve_mitigations(table: Any, algo: str, fail: Fail) -> dict[str, Any]:
     for name, mitigation in MITIGATIONS.items():
         if name in table:
             setting = mitigation.resolve(table[name], algo, fail)
-            if setting is not None:
-                resolved[name] = setting
+            if setting is None:
+                continue
+            if space_kind is not None and space_kind not in mitigation.action_spaces:
+                raise fail(
+                    mitigation.key,
+                    f"needs {' or '.join(mitigation.action_spaces)} actions; {env} has "
+                    f"{space_kind} actions ({algo.upper()}): drop it for this environment",
+                )
+            resolved[name] = setting
     return resolved
 
 

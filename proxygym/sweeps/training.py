@@ -19,7 +19,6 @@ fixed (0 without them): the price of the mitigation.
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import time
@@ -35,10 +34,11 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from proxygym.agents import ProxyTrueLogger, make_agent, merge_hyperparameters
 from proxygym.agents.evaluation import (
     EvalResult,
+    agent_distribution,
     evaluate_policy,
-    policy_logits,
-    scripted_logits,
-    uniform_logits,
+    random_distribution,
+    scripted_distribution,
+    snapshot_policy,
 )
 from proxygym.planning.tabular import model_of, optimal_returns
 from proxygym.registry import import_modules
@@ -232,13 +232,13 @@ class CellRunner:
         seed_base: int | None = None,
     ) -> EvalResult:
         return evaluate_policy(
-            policy_logits(model.policy),
+            agent_distribution(model),
             self.config.env,
             self.env_kwargs,
             self.config.eval_episodes,
             seed=eval_seed(self.cell.seed) if seed_base is None else seed_base,
             temperature=self.config.eval_temperature if temperature is None else temperature,
-            initial_logits=policy_logits(initial),
+            initial_logits=agent_distribution(model, initial),
         )
 
     def keep_model(self, model: BaseAlgorithm) -> None:
@@ -280,7 +280,7 @@ class CellRunner:
         for index in range(1 if n_candidates is None else n_candidates):
             run_seed = _candidate_seed(seed, index)
             model = self.new_agent(run_seed, **overrides)
-            initial = copy.deepcopy(model.policy)
+            initial = snapshot_policy(model.policy)
             self.train_run(model, initial, run_seed, checkpoint_levels)
             if n_candidates is not None:
                 held_out = self.evaluate(model, initial, seed_base=HELD_OUT_SEED_BASE + 1000 * seed)
@@ -320,7 +320,7 @@ class CellRunner:
     def run_oracle(self) -> None:
         assert self.cell.seed is not None
         model = self.new_agent(self.cell.seed, oracle=True)
-        initial = copy.deepcopy(model.policy)
+        initial = snapshot_policy(model.policy)
         self.train(model)
         level = self.cell.levels[0] if self.cell.levels else None
         self.record(level, "oracle", model.num_timesteps, self.evaluate(model, initial))
@@ -330,14 +330,15 @@ class CellRunner:
         """The uniformly random policy; and the environment's scripted reference, if it states one.
 
         Both play the evaluation episodes the agents play (same reset seeds).
-        The scripted policy is recorded as policy ``"scripted"``.
+        The random policy is uniform over the actions (over the Box, for
+        continuous actions); the scripted policy is recorded as policy ``"scripted"``.
         """
         with gym.make(self.config.env, **self.env_kwargs) as env:
-            n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+            space = env.action_space
             scripted = getattr(env.unwrapped, "scripted_reference", None)
         level = self.cell.levels[0] if self.cell.levels else None
         evaluation = evaluate_policy(
-            uniform_logits(n_actions),
+            random_distribution(space),
             self.config.env,
             self.env_kwargs,
             self.config.eval_episodes,
@@ -347,7 +348,7 @@ class CellRunner:
         self.record(level, "random", 0, evaluation)
         if scripted is not None:
             evaluation = evaluate_policy(
-                scripted_logits(scripted.act, n_actions),
+                scripted_distribution(scripted.act, space),
                 self.config.env,
                 self.env_kwargs,
                 self.config.eval_episodes,

@@ -13,7 +13,13 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from proxygym.agents import ALGORITHMS, ProxyTrueLogger, load_hyperparameters, make_agent
 from proxygym.agents.evaluation import evaluate_policy, policy_logits, uniform_logits
-from proxygym.agents.hyperparameters import ALGORITHM_NAMES, SETUP_KEYS, split_setup, tuned_budget
+from proxygym.agents.hyperparameters import (
+    ALGORITHM_ACTION_SPACES,
+    ALGORITHM_NAMES,
+    SETUP_KEYS,
+    split_setup,
+    tuned_budget,
+)
 from tests.conftest import ALL_IDS
 
 
@@ -22,8 +28,11 @@ from tests.conftest import ALL_IDS
 def test_every_algorithm_has_settings_for_every_env(algo: str, env_id: str) -> None:
     settings = load_hyperparameters(algo, env_id)
     assert settings["n_timesteps"] > 0 and settings["n_envs"] >= 1
-    if algo == "dqn" and not isinstance(gym.make(env_id).action_space, gym.spaces.Discrete):
-        pytest.skip("DQN needs a Discrete action space")
+    kind = type(gym.make(env_id).action_space).__name__
+    if kind not in ALGORITHM_ACTION_SPACES[algo]:
+        with pytest.raises(ValueError, match=f"{algo.upper()} cannot train on {env_id}"):
+            make_agent(algo, env_id, seed=0)
+        return
     model = make_agent(algo, env_id, seed=0)
     assert model.n_envs == settings["n_envs"]
 

@@ -3,9 +3,11 @@
 rl-baselines3-zoo reads one YAML entry per environment id (no ``[default]``
 table), so each entry is ``[default]`` updated by the id's own table, in the
 zoo's syntax: ``normalize_reward = true`` becomes ``normalize: dict(norm_obs=False,
-norm_reward=True)``, a ``policy_kwargs`` table a ``dict(...)`` string, and every
+norm_reward=True)``, a ``policy_kwargs`` table a ``dict(...)`` string,
+``noise_std = sigma`` becomes ``noise_type: normal`` with ``noise_std: sigma``, and every
 entry gets ``monitor_kwargs`` that make the zoo's ``Monitor`` log both episode
-returns::
+returns. Each file has an entry for every id whose action space its algorithm
+trains on (no DQN on Box actions, SAC and TD3 on Box actions only)::
 
     python -m rl_zoo3.train --gym-packages proxygym --algo ppo \\
         --env proxygym/BoatRace-v0 -conf agents/zoo/ppo.yml
@@ -25,7 +27,12 @@ import pytest
 import yaml
 
 import proxygym
-from proxygym.agents.hyperparameters import ALGORITHM_NAMES, load_hyperparameters
+from proxygym.agents.hyperparameters import (
+    ALGORITHM_ACTION_SPACES,
+    ALGORITHM_NAMES,
+    NOISE_KEY,
+    load_hyperparameters,
+)
 from proxygym.core import EPISODE_KEYS
 
 ZOO_DIR = Path(__file__).resolve().parents[2] / "agents" / "zoo"
@@ -35,7 +42,9 @@ MONITOR_KWARGS = f"dict(info_keywords={EPISODE_KEYS!r})"
 NORMALIZE_REWARDS = "dict(norm_obs=False, norm_reward=True)"
 #: Registered only when mujoco is installed; its entries are written regardless.
 OPTIONAL_IDS = ("proxygym/HopperForward-v0",)
-#: Ids with a continuous (Box) action space, which DQN cannot train.
+#: The zoo's exploration noise for proxygym's ``noise_std`` (a Gaussian).
+NOISE_TYPE = "normal"
+#: Ids with a continuous (Box) action space, which DQN cannot train (and SAC and TD3 only can).
 CONTINUOUS_IDS = frozenset(
     {"proxygym/PendulumNoTorqueCost-v0", "proxygym/HopperForward-v0", "proxygym/Glucose-v0"}
 )
@@ -45,9 +54,10 @@ def zoo_ids(algo: str) -> list[str]:
     """The ids ``agents/zoo/<algo>.yml`` has an entry for."""
     ids = [record.id for record in proxygym.list_envs()]
     ids += [env_id for env_id in OPTIONAL_IDS if env_id not in ids]
-    if algo == "dqn":
-        ids = [env_id for env_id in ids if env_id not in CONTINUOUS_IDS]
-    return ids
+    kinds = ALGORITHM_ACTION_SPACES[algo]
+    return [
+        env_id for env_id in ids if ("Box" if env_id in CONTINUOUS_IDS else "Discrete") in kinds
+    ]
 
 
 def python_dict(mapping: dict[str, Any]) -> str:
@@ -64,6 +74,9 @@ def zoo_entry(algo: str, env_id: str) -> dict[str, Any]:
                 entry["normalize"] = NORMALIZE_REWARDS
         elif key == "policy_kwargs":
             entry[key] = python_dict(value)
+        elif key == NOISE_KEY:
+            entry["noise_type"] = NOISE_TYPE
+            entry[key] = value
         else:
             entry[key] = value
     entry["monitor_kwargs"] = MONITOR_KWARGS
@@ -78,7 +91,7 @@ def zoo_file_text(algo: str) -> str:
         "# (tests/agents/test_zoo_files.py checks they agree). monitor_kwargs make the zoo's\n"
         "# Monitor log the episode's proxy and true returns. Use:\n"
         f"#   python -m rl_zoo3.train --gym-packages proxygym --algo {algo} \\\n"
-        f"#       --env proxygym/BoatRace-v0 -conf agents/zoo/{algo}.yml\n"
+        f"#       --env {zoo_ids(algo)[0]} -conf agents/zoo/{algo}.yml\n"
     )
     entries = {env_id: zoo_entry(algo, env_id) for env_id in zoo_ids(algo)}
     return header + yaml.safe_dump(entries, sort_keys=False, default_flow_style=False)
@@ -112,6 +125,8 @@ def test_zoo_entries_are_the_toml_tables(algo: str) -> None:
             settings["normalize_reward"] = True
         if "policy_kwargs" in settings:
             settings["policy_kwargs"] = evaluate(settings["policy_kwargs"])
+        if NOISE_KEY in settings:
+            assert settings.pop("noise_type") == NOISE_TYPE, env_id
         expected = load_hyperparameters(algo, env_id)
         if not expected.get("normalize_reward", False):
             expected.pop("normalize_reward", None)
