@@ -61,11 +61,8 @@ CHECK_OPTIONS: dict[Callable[..., str | None], dict[str, int]] = {
 
 #: Known breaches, each an xfail that fails once fixed (strict), so this list stays true.
 KNOWN_BREACHES: dict[tuple[str, Callable[..., str | None]], str] = {}
-#: Rules a ProxyEnv may skip, with the reason: sweeps take Discrete actions only so far, so
-#: check_sweepable skips a ProxyEnv with Box actions (issue 23 brings Box actions to sweeps).
-ALLOWED_SKIPS: dict[tuple[str, Callable[..., str | None]], str] = {
-    ("proxygym/Glucose-v0", testing.check_sweepable): "sweeps need a Discrete action space",
-}
+#: Rules a ProxyEnv may skip, with the reason (none today: sweeps take Box actions too).
+ALLOWED_SKIPS: dict[tuple[str, Callable[..., str | None]], str] = {}
 
 
 @pytest.mark.parametrize("check", testing.CHECKS, ids=lambda check: check.__name__)
