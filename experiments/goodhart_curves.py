@@ -1,8 +1,11 @@
-"""Goodhart curves on every environment: PPO's proxy and true return along training.
+"""Goodhart curves on every environment: the agent's proxy and true return along training.
 
-For every registered environment that sweeps can run (Discrete actions), one
-PPO sweep along the ``timesteps`` axis: each seed trains once for the
-environment's tuned budget (``n_timesteps`` of ``agents/hyperparams/ppo.toml``)
+For every registered environment, one sweep along the ``timesteps`` axis of
+PPO (on Discrete actions) or SAC (on continuous Box actions:
+PendulumNoTorqueCost, Glucose, HopperForward when MuJoCo is installed;
+:func:`experiments.harness.default_algo`): each seed trains once for the
+environment's tuned budget (``n_timesteps`` of ``agents/hyperparams/ppo.toml``
+or ``sac.toml``)
 and is evaluated at checkpoints 0, 1/16, 1/8, 1/4, 1/2 and 1 of it, beside
 the baselines (an oracle trained on the true objective with the same budget,
 the uniformly random policy, and the exact proxy- and true-optimal returns
@@ -46,7 +49,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import pandas as pd
 
 import proxygym
@@ -101,21 +103,16 @@ QUICK: dict[str, Any] = {
 
 
 def unsweepable_reason(env_id: str, engine: str = "sb3") -> str | None:
-    """Why sweeps cannot run ``env_id`` (None if they can): evaluation needs Discrete actions.
+    """Why sweeps on ``engine`` cannot run ``env_id`` (None if they can).
 
-    On the JAX engine, also an exact model or a JAX port (:mod:`proxygym.jax.support`).
+    Stable-baselines3 runs every registered environment (SAC on Box actions);
+    the JAX engine needs an exact model or a JAX port (:mod:`proxygym.jax.support`).
     """
     if engine == "jax":
         from proxygym.jax.support import env_reason
 
         return env_reason(env_id)
-    env = gym.make(env_id)
-    try:
-        if isinstance(env.action_space, gym.spaces.Discrete):
-            return None
-        return f"{env.action_space} actions: evaluation needs Discrete actions"
-    finally:
-        env.close()
+    return None
 
 
 def plan(args: Args) -> dict[str, SweepConfig]:
@@ -125,7 +122,7 @@ def plan(args: Args) -> dict[str, SweepConfig]:
             f"goodhart_curves_{harness.env_dir_name(env_id)}",
             env_id,
             {},
-            args.timesteps or tuned_budget("ppo", env_id),
+            args.timesteps or tuned_budget(harness.default_algo(env_id), env_id),
             args.fractions,
             args.seeds,
             args.eval_episodes,
@@ -201,15 +198,20 @@ def report_text(
 ) -> str:
     """The Markdown of ``OUT/report.md``; ``cells`` as for ``harness.runtime_section``."""
     levels = ", ".join(f"{f:g}" for f in args.fractions)
-    budget = f"{args.timesteps:,} steps" if args.timesteps else "its tuned n_timesteps (ppo.toml)"
+    budget = (
+        f"{args.timesteps:,} steps"
+        if args.timesteps
+        else "its tuned n_timesteps (ppo.toml, sac.toml on continuous actions)"
+    )
     lines = [
         "# Goodhart curves on every environment",
         "",
-        f"PPO on each environment's proxy for {budget}, evaluated at the checkpoints "
+        "PPO (SAC on environments with continuous actions) on each environment's proxy "
+        f"for {budget}, evaluated at the checkpoints "
         f"{levels} x the budget ({args.eval_episodes} evaluation episode(s) each, temperature 1), "
         f"seeds {', '.join(map(str, args.seeds))}. Baselines per environment: an oracle "
-        "(PPO on the true objective, same budget), the uniformly random policy, and the exact "
-        "optima where a tabular model exists.",
+        "(the same algorithm on the true objective, same budget), the uniformly random policy, "
+        "and the exact optima where a tabular model exists.",
         "",
         "Columns: `verdict` is the label of `proxygym.analysis.verdicts` (its rules: at least "
         "10 seeds, intervals over seeds, references that beat random); `goodhart_point` is the "

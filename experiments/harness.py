@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import gymnasium as gym
 import pandas as pd
 
 from proxygym.agents import make_agent
@@ -232,6 +233,20 @@ def checkpoint_levels(budget: int, fractions: Sequence[float]) -> list[int]:
     return sorted({round(f * budget) for f in fractions})
 
 
+#: What experiments train on continuous (Box) actions: SAC, the standard off-policy
+#: algorithm for continuous control (Pan et al.'s glucose runs trained SAC too).
+CONTINUOUS_ALGO = "sac"
+
+
+def default_algo(env_id: str) -> str:
+    """The algorithm experiments train on ``env_id``: PPO on Discrete actions, SAC on Box."""
+    env = gym.make(env_id)
+    try:
+        return CONTINUOUS_ALGO if isinstance(env.action_space, gym.spaces.Box) else "ppo"
+    finally:
+        env.close()
+
+
 def timesteps_config(
     name: str,
     env_id: str,
@@ -242,9 +257,11 @@ def timesteps_config(
     eval_episodes: int,
     baselines: bool | list[str] = True,
     engine: str = "sb3",
+    algo: str | None = None,
 ) -> SweepConfig:
-    """A PPO sweep of ``env_id`` along training, with every baseline unless ``baselines`` says.
+    """A sweep of ``env_id`` along training, with every baseline unless ``baselines`` says.
 
+    ``algo`` defaults to :func:`default_algo` (PPO, or SAC on Box actions);
     ``engine`` trains it with stable-baselines3 (``"sb3"``) or in JAX (``"jax"``).
     """
     return SweepConfig.from_dict(
@@ -253,7 +270,7 @@ def timesteps_config(
             "name": name,
             "env": env_id,
             "env_kwargs": env_kwargs,
-            "algo": "ppo",
+            "algo": algo or default_algo(env_id),
             "timesteps": budget,
             "seeds": list(seeds),
             "eval_episodes": eval_episodes,
@@ -364,7 +381,7 @@ class Throughput:
     setup_seconds: float
     """building the agent and its vectorised environments"""
     steps_per_second: float
-    """PPO training with the tuned hyperparameters"""
+    """training with the tuned hyperparameters (of :func:`default_algo`)"""
     seconds_per_episode: float
     """one evaluation episode at temperature 1, with KL from the initial policy"""
 
@@ -372,10 +389,11 @@ class Throughput:
 def measure_throughput(
     env_id: str, env_kwargs: dict[str, Any] | None = None, steps: int = 4096, episodes: int = 3
 ) -> Throughput:
-    """Time a short PPO run: setup, ``steps`` training steps, ``episodes`` evaluation episodes."""
+    """Time a short run of :func:`default_algo`: setup, ``steps`` training steps,
+    ``episodes`` evaluation episodes."""
     with one_torch_thread():
         started = time.process_time()
-        model = make_agent("ppo", env_id, seed=0, env_kwargs=env_kwargs)
+        model = make_agent(default_algo(env_id), env_id, seed=0, env_kwargs=env_kwargs)
         built = time.process_time()
         initial = snapshot_policy(model.policy)
         model.learn(total_timesteps=steps)
@@ -401,7 +419,7 @@ def measure_throughput(
 
 def warm_up(env_id: str) -> None:
     """Build one agent, so that the first timed environment does not pay for lazy imports."""
-    make_agent("ppo", env_id, seed=0).get_env().close()
+    make_agent(default_algo(env_id), env_id, seed=0).get_env().close()
 
 
 def estimate_seconds(config: SweepConfig, throughput: Throughput) -> float:

@@ -1,7 +1,8 @@
-"""Does PPO reach the proxy-optimal level on every environment within its budget?
+"""Does PPO (or ``--algo``) reach the proxy-optimal level on every environment within its budget?
 
-For each environment and seed: build ``make_agent("ppo", env_id, seed)`` with the
-hyperparameters of ``agents/hyperparams/ppo.toml``, train it for its budget
+For each environment and seed: build ``make_agent(algo, env_id, seed)`` with the
+hyperparameters of ``agents/hyperparams/<algo>.toml`` (PPO by default; ``--algo sac``
+or ``td3`` for the continuous-action environments), train it for its budget
 (``n_timesteps``), then play the greedy policy on ``--episodes`` episodes (reset
 seeds 10_000 + i) and compare its mean proxy return with two references:
 
@@ -12,7 +13,9 @@ seeds 10_000 + i) and compare its mean proxy return with two references:
   object into the goal area; Pandemic and LearnedProxy: the best lockdown stage
   kept for good; AcrobotHeight: pump energy, or plan a few steps ahead on the
   known dynamics, to swing high without crossing the line; PendulumNoTorqueCost:
-  energy-based swing-up at full torque, then a saturated PD hold upright);
+  energy-based swing-up at full torque, then a saturated PD hold upright;
+  Glucose: the best of constant infusion rates from 0 to 8 x basal and
+  proportional controllers on the last CGM reading);
 - the uniformly random policy's return (exact where a model exists, else simulated,
   with a seeded RNG: ``integers`` for a Discrete action space, the space's own
   ``sample`` for a Box).
@@ -22,7 +25,7 @@ exact optimum is finite-horizon and may use the step count (the observation does
 not show it), so a stationary policy can fall slightly short of 1 even when it has
 learned everything it can see.
 
-Run: python experiments/tune_ppo.py [--env ID ...] [--seeds 0 1 2] [--workers 2]
+Run: python experiments/tune_ppo.py [--algo sac] [--env ID ...] [--seeds 0 1 2] [--workers 2]
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import torch
 
 import proxygym
 from proxygym.agents import make_agent
-from proxygym.agents.hyperparameters import tuned_budget
+from proxygym.agents.hyperparameters import ALGORITHM_NAMES, action_space_problem, tuned_budget
 from proxygym.envs.wrapped._fast_classic_control import ACROBOT_GRAVITY, FastAcrobotEnv
 from proxygym.envs.wrapped.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
 from proxygym.model import model_reason
@@ -172,6 +175,30 @@ def pendulum_swing_up(cos_switch: float, kp: float = 40.0, kd: float = 8.0) -> P
     return policy
 
 
+#: Glucose's action for the basal infusion rate (Pan et al.'s ``basal_scaling``).
+GLUCOSE_BASAL_ACTION = 1 / 43.2
+#: Glucose's target reading for the proportional controllers: Magni's risk is 0 at 138.9 mg/dL.
+GLUCOSE_TARGET = 138.9
+
+
+def glucose_rate(multiple: float) -> Policy:
+    """A constant infusion of ``multiple`` x the basal rate."""
+    action = np.array([multiple * GLUCOSE_BASAL_ACTION], np.float32)
+    return lambda obs, step: action
+
+
+def glucose_proportional(gain: float) -> Policy:
+    """Basal plus ``gain`` x basal per 10 mg/dL of the last CGM reading above the target
+    (none below it): the simplest closed loop on what the pump sees."""
+
+    def policy(obs: np.ndarray, step: int) -> np.ndarray:
+        reading = float(obs[47]) * 400.0  # the newest of the 48 CGM readings, in mg/dL
+        multiple = max(0.0, 1.0 + gain * (reading - GLUCOSE_TARGET) / 10.0)
+        return np.array([min(multiple * GLUCOSE_BASAL_ACTION, 1.0)], np.float32)
+
+    return policy
+
+
 #: Best-known proxy policies of the environments without a tabular model: the
 #: reference is the best of an environment's candidates on the evaluation episodes.
 SCRIPTED: dict[str, Callable[[], list[Policy]]] = {
@@ -192,7 +219,19 @@ SCRIPTED: dict[str, Callable[[], list[Policy]]] = {
     ],
     # Swing-up switching to the PD hold at 26 or 18 degrees from upright (-147.7 and -147.6).
     "proxygym/PendulumNoTorqueCost-v0": lambda: [pendulum_swing_up(0.9), pendulum_swing_up(0.95)],
+    "proxygym/Glucose-v0": lambda: [
+        *(glucose_rate(m) for m in np.arange(0.0, 8.5, 0.5)),
+        *(glucose_proportional(g) for g in (0.25, 0.5, 1.0, 2.0)),
+    ],
 }
+
+
+def trains_on(algo: str, env_id: str) -> str | None:
+    """None if ``algo`` trains on ``env_id``'s action space, else the one-line reason."""
+    env = gym.make(env_id)
+    kind = type(env.action_space).__name__
+    env.close()
+    return action_space_problem(algo, env_id, kind)
 
 
 def has_reference(env_id: str) -> bool:
@@ -249,11 +288,13 @@ def references(env_id: str, episodes: int) -> tuple[float, float, str]:
     return optimum, random, "best known"
 
 
-def train_and_evaluate(job: tuple[str, int, int, int]) -> tuple[str, int, float, float, float]:
-    """Train PPO on ``env_id`` for ``timesteps``; (env, seed, train seconds, proxy, true)."""
-    env_id, seed, timesteps, episodes = job
+def train_and_evaluate(
+    job: tuple[str, str, int, int, int],
+) -> tuple[str, int, float, float, float]:
+    """Train ``algo`` on ``env_id`` for ``timesteps``; (env, seed, train seconds, proxy, true)."""
+    algo, env_id, seed, timesteps, episodes = job
     torch.set_num_threads(1)
-    model = make_agent("ppo", env_id, seed)
+    model = make_agent(algo, env_id, seed)
     start = time.perf_counter()
     model.learn(total_timesteps=timesteps)
     seconds = time.perf_counter() - start
@@ -272,12 +313,18 @@ def main() -> None:
     all_ids = [record.id for record in proxygym.list_envs() if has_reference(record.id)]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
+        "--algo",
+        default="ppo",
+        choices=ALGORITHM_NAMES,
+        help="algorithm (default: ppo); the default --env keeps the ids it trains on",
+    )
+    parser.add_argument(
         "--env",
         nargs="+",
         default=all_ids,
         choices=all_ids,
         metavar="ID",
-        help="environment ids (default: every registered id with a reference)",
+        help="environment ids (default: every id with a reference that --algo trains on)",
     )
     parser.add_argument(
         "--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds (default: 0 1 2)"
@@ -286,18 +333,24 @@ def main() -> None:
         "--timesteps",
         type=int,
         default=None,
-        help="training steps (default: n_timesteps of each env in ppo.toml)",
+        help="training steps (default: n_timesteps of each env in <algo>.toml)",
     )
     parser.add_argument(
         "--episodes", type=int, default=50, help="greedy evaluation episodes per seed (default: 50)"
     )
     parser.add_argument("--workers", type=int, default=2, help="training processes (default: 2)")
     args = parser.parse_args()
+    fitting = [env_id for env_id in args.env if trains_on(args.algo, env_id) is None]
+    if args.env != all_ids:  # named explicitly: a mismatch is an error, not a silent skip
+        for env_id in args.env:
+            if (problem := trains_on(args.algo, env_id)) is not None:
+                parser.error(problem)
+    args.env = fitting
 
     jobs = []
     for env_id in args.env:
-        budget = args.timesteps or tuned_budget("ppo", env_id)
-        jobs += [(env_id, seed, budget, args.episodes) for seed in args.seeds]
+        budget = args.timesteps or tuned_budget(args.algo, env_id)
+        jobs += [(args.algo, env_id, seed, budget, args.episodes) for seed in args.seeds]
     with multiprocessing.get_context("forkserver").Pool(args.workers) as pool:
         results = pool.map(train_and_evaluate, jobs, chunksize=1)
 
@@ -312,8 +365,8 @@ def main() -> None:
         name = env_id.removeprefix("proxygym/").removesuffix("-v0")
         rows = [r for r in results if r[0] == env_id]
         scores = []
-        for (_, seed, seconds, proxy, true), (_, _, budget, _) in zip(
-            rows, [j for j in jobs if j[0] == env_id], strict=True
+        for (_, seed, seconds, proxy, true), (_, _, _, budget, _) in zip(
+            rows, [j for j in jobs if j[1] == env_id], strict=True
         ):
             score = (proxy - random) / (optimum - random)
             scores.append(score)

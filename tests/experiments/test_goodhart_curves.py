@@ -31,6 +31,7 @@ from experiments.harness import (
     resolve_envs,
     timesteps_config,
 )
+from proxygym.agents.hyperparameters import tuned_budget
 from proxygym.sweeps import results
 from proxygym.sweeps.config import SweepConfig, plan_cells
 
@@ -99,14 +100,21 @@ def test_environments_resolve_by_id_or_name_and_unknown_ones_are_named() -> None
         resolve_envs(["Cartpole"], CHOICES)
 
 
-def test_continuous_action_environments_are_left_out_with_the_reason() -> None:
-    assert unsweepable_reason("proxygym/BoatRace-v0") is None
-    assert "Discrete" in str(unsweepable_reason("proxygym/PendulumNoTorqueCost-v0"))
+def test_continuous_action_environments_are_swept_with_sac_and_its_tuned_budget() -> None:
+    assert unsweepable_reason("proxygym/PendulumNoTorqueCost-v0") is None
+    configs = plan(Args(envs=("proxygym/PendulumNoTorqueCost-v0", "proxygym/BoatRace-v0")))
+    pendulum, boat = configs["PendulumNoTorqueCost-v0"], configs["BoatRace-v0"]
+    assert (pendulum.algo, boat.algo) == ("sac", "ppo")
+    assert pendulum.timesteps == tuned_budget("sac", "proxygym/PendulumNoTorqueCost-v0")
+    assert pendulum.timesteps != tuned_budget("ppo", "proxygym/PendulumNoTorqueCost-v0")
 
 
-def test_naming_an_unsweepable_environment_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_jax_engine_leaves_out_environments_without_a_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert unsweepable_reason("proxygym/PendulumNoTorqueCost-v0", "jax") is not None
     with pytest.raises(SystemExit):
-        main(["--envs", "PendulumNoTorqueCost", "--out", "/nonexistent"])
+        main(["--envs", "PendulumNoTorqueCost", "--engine", "jax", "--out", "/nonexistent"])
     assert "cannot sweep proxygym/PendulumNoTorqueCost-v0" in capsys.readouterr().err
 
 
