@@ -19,6 +19,7 @@ not ``O(N^2)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -298,18 +299,39 @@ def _decode(model: TabularModel, codes: np.ndarray) -> np.ndarray:
 
 
 def _search_candidates(model: TabularModel, budget: int, seed: int) -> np.ndarray:
-    """Up to ``budget`` distinct policies, structured ones first (see :func:`hackability`)."""
-    projections = _optimal_projections(model)
-    neighbours = np.repeat(projections, model.n_states * model.n_actions, axis=0)
-    n_variants = len(projections) * model.n_states * model.n_actions
-    variant = np.arange(n_variants)
-    state = (variant // model.n_actions) % model.n_states
-    neighbours[variant, state] = variant % model.n_actions
-    structured = _unique_in_order(np.concatenate([projections, neighbours]))
+    """Up to ``budget`` distinct policies, structured ones first (see :func:`hackability`).
+
+    The one-state variants are built a block of ``budget`` rows at a time and
+    only until ``budget`` distinct policies are in hand: all of them at once
+    take ``projections x n_states x n_actions x n_states`` integers, 12.8 GiB
+    for a model of 4,225 states.
+    """
+    structured = _optimal_projections(model)
+    for block in _one_state_variants(structured, model.n_actions, budget):
+        if len(structured) >= budget:
+            break
+        structured = _unique_in_order(np.concatenate([structured, block]))
     n_random = max(0, budget - len(structured))
     rng = np.random.default_rng(seed)
     random = rng.integers(model.n_actions, size=(n_random, model.n_states))
     return _unique_in_order(np.concatenate([structured, random]))[:budget]
+
+
+def _one_state_variants(
+    projections: np.ndarray, n_actions: int, block_rows: int
+) -> Iterator[np.ndarray]:
+    """Every policy differing from a projection in at most one state, in blocks of ``block_rows``.
+
+    Variant ``v`` is projection ``v // (S A)`` with action ``v % A`` in state
+    ``(v // A) % S``: projection by projection, state by state, action by action.
+    """
+    n_projections, n_states = projections.shape
+    n_variants = n_projections * n_states * n_actions
+    for start in range(0, n_variants, block_rows):
+        variant = np.arange(start, min(start + block_rows, n_variants))
+        rows = projections[variant // (n_states * n_actions)]  # a copy (fancy indexing)
+        rows[np.arange(len(variant)), (variant // n_actions) % n_states] = variant % n_actions
+        yield rows
 
 
 def _optimal_projections(model: TabularModel) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import gymnasium as gym
@@ -13,6 +14,9 @@ from proxygym.gridworld import GridWorld
 from proxygym.planning.hackability import (
     HackabilityResult,
     RankedPolicy,
+    _optimal_projections,
+    _search_candidates,
+    _unique_in_order,
     hackability,
     stationary_policy,
     stationary_returns,
@@ -277,3 +281,48 @@ def test_stationary_returns_match_evaluate_on_boat_race_sample(
     for row, p, t in zip(actions, proxy, true, strict=True):
         evaluation = evaluate(model, stationary_policy(model, row))
         assert (p, t) == pytest.approx((evaluation.proxy_return, evaluation.true_return))
+
+
+def _all_variants_at_once(model: TabularModel, budget: int, seed: int) -> np.ndarray:
+    """The search's candidates as the first version built them: every one-state variant at once."""
+    projections = _optimal_projections(model)
+    n_variants = len(projections) * model.n_states * model.n_actions
+    neighbours = np.repeat(projections, model.n_states * model.n_actions, axis=0)
+    variant = np.arange(n_variants)
+    neighbours[variant, (variant // model.n_actions) % model.n_states] = variant % model.n_actions
+    structured = _unique_in_order(np.concatenate([projections, neighbours]))
+    random = np.random.default_rng(seed).integers(
+        model.n_actions, size=(max(0, budget - len(structured)), model.n_states)
+    )
+    return _unique_in_order(np.concatenate([structured, random]))[:budget]
+
+
+@pytest.mark.parametrize("budget", [1, 7, 40, 200, 5_000])
+def test_search_candidates_are_those_of_building_every_variant_at_once(budget: int) -> None:
+    # Budgets below, inside and above the structured part (projections and their variants).
+    model = env_model("proxygym/BoatRace-v0")
+    expected = _all_variants_at_once(model, budget, seed=3)
+    np.testing.assert_array_equal(_search_candidates(model, budget, seed=3), expected)
+
+
+def test_search_memory_grows_with_the_budget_not_with_states_squared() -> None:
+    # A 600-state chain with 4 actions: every one-state variant of every projection at once
+    # is projections x 600 x 4 x 600 integers (11.5 MB per projection); a budget of 50
+    # policies needs a few blocks of 50 x 600.
+    n_states, n_actions = 600, 4
+
+    def step(state: int, action: int) -> tuple[int, float, float, bool]:
+        reward = float((state * 7 + action * 3) % 5)
+        return (state + 1) % n_states, reward, reward - (action == 3), False
+
+    model = TabularModel.from_deterministic([(1.0, 0)], step, n_actions=n_actions, horizon=3)
+    n_projections = len(_optimal_projections(model))
+    tracemalloc.start()
+    try:
+        candidates = _search_candidates(model, 50, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert candidates.shape == (50, n_states)
+    assert n_projections * n_states * n_actions * n_states * 8 > 20e6  # what all at once costs
+    assert peak < 5e6
