@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import gymnasium as gym
 import numpy as np
@@ -86,7 +86,7 @@ __all__ = [
 ]
 
 #: A policy as evaluation takes it: logits (Discrete actions) or distributions (any).
-PolicyFn = LogitsFn | DistributionFn
+PolicyFn: TypeAlias = LogitsFn | DistributionFn
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def action_noise(noise_std: Any, env: VecEnv) -> NormalActionNoise:
     """
     if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or noise_std <= 0:
         raise ValueError(f"{NOISE_KEY} must be a number > 0, got {noise_std!r}")
-    n_actions = int(np.prod(env.action_space.shape))
+    n_actions = int(np.prod(env.action_space.shape or (1,)))
     return NormalActionNoise(np.zeros(n_actions), float(noise_std) * np.ones(n_actions))
 
 
