@@ -12,26 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import gymnasium as gym
 import numpy as np
+from env_speed import steps_per_second  # the same timing loop (benchmarks/ is on sys.path)
 
 import proxygym  # noqa: F401  (registers the ids)
 
 TARGET = 5_000
-
-
-def steps_per_second(env: gym.Env, n_steps: int, seed: int = 0) -> float:
-    actions = list(np.random.default_rng(seed).uniform(-1, 1, (n_steps, 1)).astype(np.float32))
-    env.reset(seed=seed)
-    step, reset = env.step, env.reset
-    start = time.perf_counter()
-    for action in actions:
-        _, _, terminated, truncated, _ = step(action)
-        if terminated or truncated:
-            reset()
-    return n_steps / (time.perf_counter() - start)
 
 
 def main() -> None:
