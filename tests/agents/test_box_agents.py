@@ -108,31 +108,27 @@ def test_noise_std_must_be_positive() -> None:
         pendulum_agent("td3", noise_std=0)
 
 
+def kl_from_snapshot(model: Any, initial: Any) -> float | None:
+    """``kl_from_init`` of ``model`` from its ``initial`` snapshot on one seeded episode."""
+    return evaluate_policy(
+        agent_distribution(model),
+        PENDULUM,
+        {},
+        1,
+        seed=3,
+        temperature=1.0,
+        initial_logits=agent_distribution(model, initial),
+    ).kl_from_init
+
+
 @pytest.mark.parametrize("algo", ["ppo", "sac", "td3"])
 def test_untrained_policy_is_at_kl_zero_from_its_snapshot(algo: str) -> None:
     model = pendulum_agent(algo)
     initial = snapshot_policy(model.policy)
-    result = evaluate_policy(
-        agent_distribution(model),
-        PENDULUM,
-        {},
-        1,
-        seed=3,
-        temperature=1.0,
-        initial_logits=agent_distribution(model, initial),
-    )
-    assert result.kl_from_init == 0.0
+    assert kl_from_snapshot(model, initial) == 0.0
     model.learn(96)
-    moved = evaluate_policy(
-        agent_distribution(model),
-        PENDULUM,
-        {},
-        1,
-        seed=3,
-        temperature=1.0,
-        initial_logits=agent_distribution(model, initial),
-    )
-    assert moved.kl_from_init > 0.0
+    moved = kl_from_snapshot(model, initial)
+    assert moved is not None and moved > 0.0
 
 
 def test_kl_from_init_is_the_closed_form_gaussian_kl_on_every_state() -> None:
