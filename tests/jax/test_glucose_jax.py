@@ -282,8 +282,13 @@ def test_spaces_and_long_episodes_hold_every_day_of_meals() -> None:
     assert params.meal_days == 3
     assert env.action_space(params).shape == (1,)
     assert env.observation_space(params).shape == (96,)
-    steps, _ = draw_meals(jax.random.key(1), params)
+    steps, _ = draw_meals(jax.random.key(0), params)
     assert steps.shape == (18,) and int(steps.max()) < 600
+    # day d's meals (05:00-23:00 of that day) fall in steps 288 d .. 288 d + 216
+    for day, row in enumerate(np.asarray(steps).reshape(3, 6)):
+        kept = row[row >= 0]
+        assert kept.size > 0 and (kept >= 288 * day).all() and (kept <= 288 * day + 216).all()
+    assert (np.asarray(steps)[12:] >= 576).sum() == 1  # this key's third-day breakfast
 
 
 def test_gymnax_step_truncates_on_max_steps_and_resets() -> None:

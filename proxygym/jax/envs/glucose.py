@@ -247,14 +247,18 @@ def advance(
     """
     infusion = rate * m["pmol_per_unit"]
     intake = grams / STEP_MINUTES * 1000.0
-    total = jnp.float32(0.0)
-    for _ in range(STEP_MINUTES):  # unrolled: five minutes, always
+
+    def minute(_: int, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        x, total = carry
         k1 = derivative(x, infusion, intake, dbar, m)
         k2 = derivative(x + 0.5 * k1, infusion, intake, dbar, m)
         k3 = derivative(x + 0.5 * k2, infusion, intake, dbar, m)
         k4 = derivative(x + k3, infusion, intake, dbar, m)
         x = x + (k1 + 2.0 * (k2 + k3) + k4) / 6.0
-        total = total + x[GS]
+        return x, total + x[GS]
+
+    # A loop, not unrolled: the same speed, a third of the compilation time.
+    x, total = jax.lax.fori_loop(0, STEP_MINUTES, minute, (x, jnp.float32(0.0)))
     return x, total * m["inverse_vg"] / STEP_MINUTES
 
 
@@ -335,13 +339,15 @@ def deterministic_step(
     x, glucose = advance(state.x, rate, grams, dbar, m)
     reading = clip_cgm(glucose + params.cgm_noise * noise) / CGM_SCALE
     time = state.time + 1
-    state = state.replace(
+    state = GlucoseState(
         x=x,
         time=time,
         dbar=dbar,
         ate=meal,
         cgm=jnp.concatenate([state.cgm[1:], reading[None]]),
         insulin=jnp.concatenate([state.insulin[1:], (rate / params.max_rate)[None]]),
+        meal_steps=state.meal_steps,
+        meal_grams=state.meal_grams,
     )
     proxy = -magni_risk(glucose)
     true = proxy - params.misspecification * INSULIN_COST * rate
