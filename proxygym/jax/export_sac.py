@@ -79,7 +79,8 @@ def to_sb3_sac(
         module = model.policy.critic if name == "critic" else model.policy.critic_target
         if len(module.q_networks) != config.n_critics:
             raise ValueError(
-                f"the SB3 model has {len(module.q_networks)} critics, the JAX one {config.n_critics}"
+                f"the SB3 model has {len(module.q_networks)} critics, "
+                f"the JAX one {config.n_critics}"
             )
         for index, q_net in enumerate(module.q_networks):
             _copy_tower(q_net, _critic_layers(params[name], index))

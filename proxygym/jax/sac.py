@@ -164,7 +164,9 @@ def _ent_coef(value: Any) -> tuple[float, bool]:
                 raise ValueError
             init = float(value.removeprefix("auto_"))
         except ValueError:
-            raise EngineError(f"ent_coef must be a number, 'auto' or 'auto_<x>', got {value!r}")
+            raise EngineError(
+                f"ent_coef must be a number, 'auto' or 'auto_<x>', got {value!r}"
+            ) from None
         if init <= 0:
             raise EngineError(f"the initial ent_coef must be > 0, got {value!r}")
         return init, True
@@ -318,9 +320,7 @@ def squashed_sample(
     gaussian = mu + noise * std
     action = jnp.tanh(gaussian)
     log_normal = -((gaussian - mu) ** 2) / (2 * std**2) - log_std - math.log(math.sqrt(2 * math.pi))
-    log_prob = jnp.sum(log_normal, axis=-1) - jnp.sum(
-        jnp.log(1 - action**2 + SQUASH_EPS), axis=-1
-    )
+    log_prob = jnp.sum(log_normal, axis=-1) - jnp.sum(jnp.log(1 - action**2 + SQUASH_EPS), axis=-1)
     return action, log_prob
 
 
@@ -455,7 +455,9 @@ class Trainer:
     def __init__(self, env: Any, env_params: Any, config: SACConfig) -> None:
         space = env.action_space(env_params)
         if not hasattr(space, "low") or not hasattr(space, "high"):
-            raise EngineError(f"SAC needs a Box action space; {env.name} has {type(space).__name__}")
+            raise EngineError(
+                f"SAC needs a Box action space; {env.name} has {type(space).__name__}"
+            )
         self.env, self.config = env, config
         self.obs_dim = int(np.prod(env.observation_space(env_params).shape))
         self.act_dim = int(np.prod(space.shape))
@@ -600,6 +602,7 @@ def train(
     on_progress: Callable[[int], None] | None = None,
     chunk: int | None = None,
     oracle: bool = False,
+    devices: Sequence[Any] | None = None,
 ) -> tuple[list[Params], list[tuple[int, list[Params]]]]:
     """Train one SAC run per seed; the networks before training and at each checkpoint.
 
@@ -611,6 +614,8 @@ def train(
         on_progress: called with the steps trained so far (per seed).
         chunk: at most this many steps per compiled call (finer progress).
         oracle: train on the true reward (``info["true_reward"]``).
+        devices: the devices to spread the seeds over (default: all local ones;
+            each compiles the program once).
 
     Returns:
         ``(initial, [(steps, params per seed), ...])`` with host (numpy) arrays.
@@ -623,7 +628,7 @@ def train(
         raise EngineError("train needs at least one seed")
     jax_env, env_params = make_env(env) if isinstance(env, str) else env
     trainer = Trainer(jax_env, env_params, config)
-    devices = jax.local_devices()
+    devices = list(jax.local_devices() if devices is None else devices)
     seed_groups = device_groups(seeds, devices)
     devices = devices[: len(seed_groups)]
     size = len(seed_groups[0])

@@ -81,9 +81,11 @@ class PendulumJax(JaxProxyEnv):
         u = jnp.clip(jnp.reshape(action, (-1,))[0], -params.max_torque, params.max_torque)
         proxy = -(angle_normalize(th) ** 2 + 0.1 * thdot**2)
         true = proxy - 0.001 * u**2
-        newthdot = thdot + (
-            3 * params.g / (2 * params.l) * jnp.sin(th) + 3.0 / (params.m * params.l**2) * u
-        ) * params.dt
+        newthdot = (
+            thdot
+            + (3 * params.g / (2 * params.l) * jnp.sin(th) + 3.0 / (params.m * params.l**2) * u)
+            * params.dt
+        )
         newthdot = jnp.clip(newthdot, -params.max_speed, params.max_speed)
         newth = th + newthdot * params.dt
         time = state.time + 1
@@ -114,7 +116,7 @@ class PendulumJax(JaxProxyEnv):
 def make_pendulum(
     max_steps: int = 100, render_mode: str | None = None
 ) -> tuple[PendulumJax, PendulumParams]:
-    """The JAX twin of ``gym.make("proxygym/PendulumNoTorqueCost-v0", **kwargs)``: ``(env, params)``.
+    """The JAX twin of ``gym.make("proxygym/PendulumNoTorqueCost-v0", **kwargs)``: (env, params).
 
     ``render_mode`` is accepted and ignored (no rendering).
     """
