@@ -597,8 +597,8 @@ def train(
     env: str | tuple[Any, Any],
     config: SACConfig,
     seeds: Sequence[int],
-    checkpoints: Sequence[int] = (),
     timesteps: int | None = None,
+    checkpoints: Sequence[int] = (),
     on_progress: Callable[[int], None] | None = None,
     chunk: int | None = None,
     oracle: bool = False,
@@ -609,8 +609,9 @@ def train(
     Args:
         env: an id of :data:`CONTINUOUS_PORTS` or an ``(env, params)`` pair.
         timesteps: the budget, replacing ``config.total_timesteps`` (the buffer
-            is then ``min(buffer_size, timesteps)`` rows).
-        checkpoints: step counts (each capped to the budget; the budget is the last).
+            is then ``min(buffer_size, timesteps)`` rows); None keeps the config's.
+        checkpoints: step counts (each capped to the budget; the budget is the last);
+            SAC trains after every step, so each is reached exactly.
         on_progress: called with the steps trained so far (per seed).
         chunk: at most this many steps per compiled call (finer progress).
         oracle: train on the true reward (``info["true_reward"]``).

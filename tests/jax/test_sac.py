@@ -33,6 +33,7 @@ from proxygym.jax.sac import (  # noqa: E402
     deterministic_action,
     init_learner,
     init_params,
+    make_env,
     sac_update,
     squashed_sample,
     torch_linear_init,
@@ -221,6 +222,17 @@ def test_bad_ent_coef_and_action_space() -> None:
 
     with pytest.raises(EngineError, match="Box"):
         Trainer(*make_tomato_watering(), SACConfig(total_timesteps=10))
+
+
+def test_env_ids_and_bad_train_arguments() -> None:
+    env, params = make_env(ENV_ID)
+    assert env.env_id == ENV_ID and params.max_steps_in_episode == 100
+    with pytest.raises(EngineError, match="CartPole"):
+        make_env("CartPole-v1")
+    with pytest.raises(EngineError, match="seed"):
+        train(ENV_ID, SACConfig(total_timesteps=10), [])
+    with pytest.raises(EngineError, match="budget"):
+        train(ENV_ID, SACConfig(total_timesteps=10), [0], timesteps=0)
 
 
 # -- the training loop (one compilation shared by the tests below) -------------------------
