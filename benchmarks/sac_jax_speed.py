@@ -11,8 +11,15 @@ SB3's defaults, 256x256 ReLU networks, batch 256, lr 1e-3):
   group vmapped); compiled once by a short run first, then timed over
   ``--jax-steps`` steps: steps per second of all seeds together.
 
-The ratio JAX / SB3 is printed with the core count and the load average (the
-machine may be shared: the figures are only comparable within one run).
+Two ratios are printed: JAX against one SB3 process, and against as many SB3
+processes as cores (one seed each, assuming they scale perfectly, which they do
+at best: the fair figure for a sweep), with the core count and the load average
+(the machine may be shared: the figures are only comparable within one run).
+
+Measured on 2 shared cores (load ~1, 2026-12-07): SB3 66 steps/s; JAX 435
+steps/s with 4 seeds (6.6x one process, 3.3x two), 361 with 10 (5.4x, 2.7x).
+The networks (256x256, batch 256: ~0.5 GFLOP per gradient step) make both
+engines mostly arithmetic, so JAX gains less here than on PPO's small networks.
 
 Run on demand: ``python benchmarks/sac_jax_speed.py [--seeds 4 10] [--sb3-steps N]
 [--jax-steps N]``.
@@ -71,11 +78,13 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}")
     sb3 = sb3_steps_per_second(args.sb3_steps)
     print(f"SB3 SAC, 1 seed, 1 torch thread: {sb3:8.1f} steps/s")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     for n in args.seeds:
         rate, compile_s = jax_steps_per_second(n, args.jax_steps)
         print(
             f"JAX SAC, {n:2d} seeds vmapped:       {rate:8.1f} steps/s (all seeds)"
-            f"  = {rate / sb3:5.1f}x SB3  (compile ~{compile_s:.0f} s)"
+            f"  = {rate / sb3:5.1f}x one SB3 process, {rate / (sb3 * (cores or 1)):5.1f}x "
+            f"{cores} (compile ~{compile_s:.0f} s)"
         )
     print(f"load average after: {os.getloadavg()}")
 
