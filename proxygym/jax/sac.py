@@ -226,6 +226,9 @@ class SACConfig:
                 f'for {env_id}; use engine = "sb3"'
             )
         values = {**SB3_DEFAULTS, **settings}
+        for key, least in (("batch_size", 1), ("buffer_size", 1), ("learning_starts", 0)):
+            if int(values[key]) < least:
+                raise EngineError(f"SAC's {key} must be at least {least}, got {values[key]!r}")
         lr, lr_linear = _schedule("learning_rate", values["learning_rate"])
         ent_coef, auto = _ent_coef(values["ent_coef"])
         target = values["target_entropy"]

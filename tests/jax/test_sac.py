@@ -215,9 +215,11 @@ def test_unimplemented_settings_are_refused(overrides: dict[str, Any], named: st
         SACConfig.from_hyperparameters(ENV_ID, 100, overrides)
 
 
-def test_bad_ent_coef_and_action_space() -> None:
+def test_bad_values_and_action_space() -> None:
     with pytest.raises(EngineError, match="ent_coef"):
         SACConfig.from_hyperparameters(ENV_ID, 100, {"ent_coef": "automatic"})
+    with pytest.raises(EngineError, match="batch_size"):
+        SACConfig.from_hyperparameters(ENV_ID, 100, {"batch_size": 0})
     from proxygym.jax.envs.tomato_watering import make_tomato_watering
 
     with pytest.raises(EngineError, match="Box"):
