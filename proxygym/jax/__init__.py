@@ -7,6 +7,9 @@
   the same hyperparameter tables, trained for many seeds in one compiled call.
 - :mod:`proxygym.jax.export`: a trained JAX policy as a stable-baselines3 PPO
   model, so everything downstream sees an SB3 agent whatever trained it.
+- :mod:`proxygym.jax.sac` and :mod:`proxygym.jax.export_sac`: SAC with SB3's
+  semantics on continuous-action twins (:mod:`proxygym.jax.envs.pendulum`),
+  exported as SB3 SAC models (not yet wired into the sweep engine).
 - :mod:`proxygym.jax.support`: which environments the engine runs (no JAX import).
 
 The sweep cells of a config with ``engine = "jax"`` are run by
