@@ -39,6 +39,14 @@ def policy_kwargs_of(config: SACConfig) -> dict[str, Any]:
     return kwargs
 
 
+def _heads(actor: Any) -> tuple[torch.nn.Linear, torch.nn.Linear]:
+    """The actor's ``mu`` and ``log_std`` layers (a gSDE actor's log_std is not one: refused)."""
+    mu, log_std = actor.mu, actor.log_std
+    if not isinstance(mu, torch.nn.Linear) or not isinstance(log_std, torch.nn.Linear):
+        raise TypeError("JAX SAC exports only actors without gSDE (mu and log_std both Linear)")
+    return mu, log_std
+
+
 def _critic_layers(critic: Any, index: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Critic ``index``'s layers, unstacked from the JAX critics' leading axis."""
     return [(np.asarray(k)[index], np.asarray(b)[index]) for k, b in critic]
@@ -72,9 +80,10 @@ def to_sb3_sac(
     )
     assert isinstance(model, SAC)
     actor = model.policy.actor
+    mu, log_std = _heads(actor)
     _copy_tower(actor.latent_pi, params["actor"]["pi"])
-    _copy_linear(actor.mu, *params["actor"]["mu"])
-    _copy_linear(actor.log_std, *params["actor"]["log_std"])
+    _copy_linear(mu, *params["actor"]["mu"])
+    _copy_linear(log_std, *params["actor"]["log_std"])
     for name in ("critic", "target"):
         module = model.policy.critic if name == "critic" else model.policy.critic_target
         if len(module.q_networks) != config.n_critics:
@@ -116,6 +125,7 @@ def _stacked_critics(module: Any) -> list[tuple[np.ndarray, np.ndarray]]:
 def from_sb3_sac(model: SAC) -> Params:
     """The JAX networks of an SB3 SAC ``MlpPolicy`` (the inverse of :func:`to_sb3_sac`)."""
     actor = model.policy.actor
+    mu, log_std = _heads(actor)
     if model.log_ent_coef is not None:
         log_ent = model.log_ent_coef.detach().numpy().astype(np.float32).reshape(1).copy()
     else:
@@ -123,8 +133,8 @@ def from_sb3_sac(model: SAC) -> Params:
     return {
         "actor": {
             "pi": _tower(actor.latent_pi),
-            "mu": _linear(actor.mu),
-            "log_std": _linear(actor.log_std),
+            "mu": _linear(mu),
+            "log_std": _linear(log_std),
         },
         "critic": _stacked_critics(model.policy.critic),
         "target": _stacked_critics(model.policy.critic_target),

@@ -389,7 +389,7 @@ def sac_update(
     draws for the batch's observations (``noise``) and next observations (``next_noise``)."""
     params, act = learner.params, config.activation
     actor = params["actor"]
-    actions_pi, log_prob = squashed_sample(*actor_outputs(actor, batch["obs"], act), noise)
+    _, log_prob = squashed_sample(*actor_outputs(actor, batch["obs"], act), noise)
     log_prob = jax.lax.stop_gradient(log_prob)
 
     # the entropy coefficient (used by the losses below at its value before this step)

@@ -335,10 +335,12 @@ def greedy_returns(actor: Any, env: Any, params: Any, n_episodes: int = 10) -> n
 def test_learns_pendulum_with_the_zoo_setting(pendulum: tuple[Any, Any]) -> None:
     """sac.toml's PendulumNoTorqueCost table (20k steps, lr 1e-3): greedy proxy return > -300.
 
-    A random policy scores about -570, the scripted swing-up -122.
+    A random policy scores about -570, the scripted swing-up -122. Two seeds,
+    one per CPU device, side by side: a third would add a second round on one
+    device (the three-seed check, -188.9 / -185.5 / -190.2, took 409 s).
     """
     config = SACConfig.from_hyperparameters(ENV_ID, 20_000)
-    _, results = train(pendulum, config, [0, 1, 2])
+    _, results = train(pendulum, config, [0, 1])
     for seed, params in enumerate(results[-1][1]):
         proxy, true = greedy_returns(params["actor"], *pendulum)
         print(f"seed {seed}: greedy proxy {proxy.mean():.1f}, true {true.mean():.1f}")
