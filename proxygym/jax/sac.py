@@ -209,10 +209,11 @@ class SACConfig:
         """
         table = merge_hyperparameters(load_hyperparameters("sac", env_id), overrides or {})
         setup, settings = split_setup(table)
+        given = {**setup, **settings}
         refused = [
             key
             for key, neutral in {**NEUTRAL, **NEUTRAL_SETUP}.items()
-            if key in {**setup, **settings} and {**setup, **settings}[key] != neutral
+            if key in given and given[key] != neutral
         ]
         refused += sorted(set(setup) - set(NEUTRAL_SETUP) - {"n_timesteps"})
         if "train_freq" in settings and not _train_freq_is_one(settings["train_freq"]):
