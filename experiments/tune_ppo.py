@@ -25,15 +25,27 @@ exact optimum is finite-horizon and may use the step count (the observation does
 not show it), so a stationary policy can fall slightly short of 1 even when it has
 learned everything it can see.
 
+``--set KEY=VALUE`` (a TOML value) overrides one hyperparameter of the table, so
+variants are measured without editing it. ``--engine jax`` trains SAC on the
+environments with a JAX twin (:data:`proxygym.jax.sac.CONTINUOUS_PORTS`): all
+seeds in one compiled call, several times SB3's speed, so larger budgets fit;
+``--checkpoints`` then also scores the policies at those step counts (SAC's
+networks at a checkpoint are those of a shorter run with the same seed, since
+the learning rate is constant). Each policy is exported to an SB3 model and
+played by its ``predict``, as with the SB3 engine.
+
 Run: python experiments/tune_ppo.py [--algo sac] [--env ID ...] [--seeds 0 1 2] [--workers 2]
+[--set learning_rate=1e-3] [--engine jax --checkpoints 20000 50000]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -46,6 +58,11 @@ from proxygym.envs.wrapped._fast_classic_control import ACROBOT_GRAVITY, FastAcr
 from proxygym.envs.wrapped.proxy_examples import PENDULUM_MAX_TORQUE, acrobot_tip_height
 from proxygym.model import model_reason
 from proxygym.planning import tabular
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 EVAL_SEED = 10_000
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -288,25 +305,75 @@ def references(env_id: str, episodes: int) -> tuple[float, float, str]:
     return optimum, random, "best known"
 
 
-def train_and_evaluate(
-    job: tuple[str, str, int, int, int],
-) -> tuple[str, int, float, float, float]:
-    """Train ``algo`` on ``env_id`` for ``timesteps``; (env, seed, train seconds, proxy, true)."""
-    algo, env_id, seed, timesteps, episodes = job
-    torch.set_num_threads(1)
-    model = make_agent(algo, env_id, seed)
-    start = time.perf_counter()
-    model.learn(total_timesteps=timesteps)
-    seconds = time.perf_counter() - start
+#: One training run: (algo, env id, seed, budget, evaluation episodes, overrides).
+Job = tuple[str, str, int, int, int, dict[str, Any]]
+#: One scored policy: (env id, seed, train seconds, steps trained, proxy, true).
+Row = tuple[str, int, float, int, float, float]
 
+
+def greedy_of(model: Any) -> Policy:
+    """The SB3 model's deterministic policy as a :data:`Policy`."""
     discrete = isinstance(model.action_space, gym.spaces.Discrete)
 
     def greedy(obs: np.ndarray, step: int) -> Action:
         action = model.predict(obs, deterministic=True)[0]
         return int(action) if discrete else action
 
-    proxy, true = evaluate(env_id, greedy, episodes)
-    return env_id, seed, seconds, proxy, true
+    return greedy
+
+
+def train_and_evaluate(job: Job) -> list[Row]:
+    """Train ``algo`` on ``env_id`` for ``timesteps`` (SB3); its one scored row."""
+    algo, env_id, seed, timesteps, episodes, overrides = job
+    torch.set_num_threads(1)
+    model = make_agent(algo, env_id, seed, **overrides)
+    start = time.perf_counter()
+    model.learn(total_timesteps=timesteps)
+    seconds = time.perf_counter() - start
+    proxy, true = evaluate(env_id, greedy_of(model), episodes)
+    return [(env_id, seed, seconds, timesteps, proxy, true)]
+
+
+def train_and_evaluate_jax(
+    env_id: str,
+    seeds: list[int],
+    timesteps: int,
+    episodes: int,
+    overrides: dict[str, Any],
+    checkpoints: list[int],
+) -> list[Row]:
+    """Train SAC on ``env_id``'s JAX twin for every seed at once; a row per seed and checkpoint."""
+    import proxygym.jax  # noqa: F401 (one device per core, before JAX starts)
+    from proxygym.jax.export_sac import to_sb3_sac
+    from proxygym.jax.sac import SACConfig, train
+
+    torch.set_num_threads(1)
+    config = SACConfig.from_hyperparameters(env_id, timesteps, overrides)
+    start = time.perf_counter()
+    _, trained = train(env_id, config, seeds, checkpoints=checkpoints)
+    seconds = time.perf_counter() - start
+    rows = []
+    for steps, per_seed in trained:
+        for seed, params in zip(seeds, per_seed, strict=True):
+            model = to_sb3_sac(
+                params, config, env_id, seed, num_timesteps=steps, overrides=overrides
+            )
+            proxy, true = evaluate(env_id, greedy_of(model), episodes)
+            rows.append((env_id, seed, seconds, steps, proxy, true))
+    return rows
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with a TOML value (``1e-3``, ``true``, ``"auto_0.1"``, ``[64, 64]``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"--set needs KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise argparse.ArgumentTypeError(
+            f"--set {key.strip()}: {value!r} is not a TOML value (quote strings)"
+        ) from None
 
 
 def main() -> None:
@@ -339,7 +406,46 @@ def main() -> None:
         "--episodes", type=int, default=50, help="greedy evaluation episodes per seed (default: 50)"
     )
     parser.add_argument("--workers", type=int, default=2, help="training processes (default: 2)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        type=parse_setting,
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one hyperparameter of the table (a TOML value; repeatable)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("sb3", "jax"),
+        default="sb3",
+        help="sb3 (default), or jax: SAC on the environments with a JAX twin, all seeds at once",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        nargs="+",
+        type=int,
+        default=[],
+        metavar="STEPS",
+        help="with --engine jax: also score the policies at these step counts",
+    )
     args = parser.parse_args()
+    overrides = dict(args.settings)
+    if args.engine == "jax":
+        from proxygym.jax.sac import CONTINUOUS_PORTS
+
+        if args.algo != "sac":
+            parser.error(f"--engine jax trains sac only, not {args.algo}")
+        missing = [env_id for env_id in args.env if env_id not in CONTINUOUS_PORTS]
+        if missing:
+            parser.error(
+                f"--engine jax needs a JAX twin; {', '.join(missing)} has none "
+                f"(ported: {', '.join(sorted(CONTINUOUS_PORTS))})"
+            )
+    elif args.checkpoints:
+        parser.error("--checkpoints needs --engine jax")
+    if any(step < 1 for step in args.checkpoints):
+        parser.error("--checkpoints must be positive step counts")
     fitting = [env_id for env_id in args.env if trains_on(args.algo, env_id) is None]
     if args.env != all_ids:  # named explicitly: a mismatch is an error, not a silent skip
         for env_id in args.env:
@@ -347,38 +453,47 @@ def main() -> None:
                 parser.error(problem)
     args.env = fitting
 
-    jobs = []
-    for env_id in args.env:
-        budget = args.timesteps or tuned_budget(args.algo, env_id)
-        jobs += [(args.algo, env_id, seed, budget, args.episodes) for seed in args.seeds]
-    with multiprocessing.get_context("forkserver").Pool(args.workers) as pool:
-        results = pool.map(train_and_evaluate, jobs, chunksize=1)
+    results: list[Row] = []
+    if args.engine == "jax":
+        for env_id in args.env:
+            budget = args.timesteps or tuned_budget(args.algo, env_id)
+            results += train_and_evaluate_jax(
+                env_id, args.seeds, budget, args.episodes, overrides, args.checkpoints
+            )
+    else:
+        jobs: list[Job] = []
+        for env_id in args.env:
+            budget = args.timesteps or tuned_budget(args.algo, env_id)
+            jobs += [
+                (args.algo, env_id, seed, budget, args.episodes, overrides) for seed in args.seeds
+            ]
+        with multiprocessing.get_context("forkserver").Pool(args.workers) as pool:
+            results = [
+                row for rows in pool.map(train_and_evaluate, jobs, chunksize=1) for row in rows
+            ]
 
+    if overrides:
+        print("overrides:", ", ".join(f"{k} = {v!r}" for k, v in overrides.items()))
     header = (
-        f"{'env':<22} {'seed':>4} {'budget':>9} {'train s':>8} {'proxy':>8} {'true':>8} "
-        f"{'score':>6}"
+        f"{'env':<22} {'seed':>4} {'steps':>9} {'train s':>8} {'proxy':>8} {'true':>8} {'score':>6}"
     )
     print(header)
     print("-" * len(header))
     for env_id in args.env:
         optimum, random, kind = references(env_id, args.episodes)
         name = env_id.removeprefix("proxygym/").removesuffix("-v0")
-        rows = [r for r in results if r[0] == env_id]
-        scores = []
-        for (_, seed, seconds, proxy, true), (_, _, _, budget, _) in zip(
-            rows, [j for j in jobs if j[1] == env_id], strict=True
-        ):
-            score = (proxy - random) / (optimum - random)
-            scores.append(score)
-            print(
-                f"{name:<22} {seed:>4} {budget:>9,} {seconds:>8.1f} {proxy:>8.2f} {true:>8.2f} "
-                f"{score:>6.2f}"
-            )
-        print(
-            f"  proxy optimum ({kind}) {optimum:.2f}, random {random:.2f}; "
-            f"score min {min(scores):.2f}, mean {np.mean(scores):.2f}\n",
-            flush=True,
-        )
+        rows = sorted((r for r in results if r[0] == env_id), key=lambda r: (r[3], r[1]))
+        for steps in sorted({r[3] for r in rows}):
+            scores = []
+            for _, seed, seconds, _, proxy, true in (r for r in rows if r[3] == steps):
+                score = (proxy - random) / (optimum - random)
+                scores.append(score)
+                print(
+                    f"{name:<22} {seed:>4} {steps:>9,} {seconds:>8.1f} {proxy:>8.2f} "
+                    f"{true:>8.2f} {score:>6.2f}"
+                )
+            print(f"  at {steps:,} steps: score min {min(scores):.2f}, mean {np.mean(scores):.2f}")
+        print(f"  proxy optimum ({kind}) {optimum:.2f}, random {random:.2f}\n", flush=True)
 
 
 if __name__ == "__main__":

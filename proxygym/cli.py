@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=ENGINES,
         default=None,
-        help="what trains the agents: stable-baselines3, or PPO in JAX with all seeds of a run "
+        help="what trains the agents: stable-baselines3, or PPO/SAC in JAX with all seeds of a run "
         "in one compiled call (the jax extra) (default: the config's `engine`, else sb3)",
     )
     sweep.add_argument("--progress", action="store_true", help="show progress bars")

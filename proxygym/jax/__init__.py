@@ -1,4 +1,4 @@
-"""The JAX training engine: environments compiled to JAX, PPO vmapped over seeds.
+"""The JAX training engine: environments compiled to JAX, PPO and SAC vmapped over seeds.
 
 - :mod:`proxygym.jax.envs`: every environment with an exact model compiled to a
   functional (gymnax-style) environment, and hand-written ports of the
@@ -8,8 +8,8 @@
 - :mod:`proxygym.jax.export`: a trained JAX policy as a stable-baselines3 PPO
   model, so everything downstream sees an SB3 agent whatever trained it.
 - :mod:`proxygym.jax.sac` and :mod:`proxygym.jax.export_sac`: SAC with SB3's
-  semantics on continuous-action twins (:mod:`proxygym.jax.envs.pendulum`),
-  exported as SB3 SAC models (not yet wired into the sweep engine).
+  semantics on continuous-action twins (:mod:`proxygym.jax.envs.pendulum`,
+  :mod:`proxygym.jax.envs.glucose`), exported as SB3 SAC models.
 - :mod:`proxygym.jax.support`: which environments the engine runs (no JAX import).
 
 The sweep cells of a config with ``engine = "jax"`` are run by
@@ -21,8 +21,9 @@ nothing outside this package and :mod:`proxygym.sweeps.jax_engine` imports JAX.
 Importing this package gives JAX one CPU device per core
 (``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, unless it is
 set already or JAX has started), so that :func:`proxygym.jax.ppo.train`
-runs groups of seeds on all cores side by side: one device's many small
-operations keep only one core busy. ``PROXYGYM_JAX_DEVICES`` sets the number.
+(and :func:`proxygym.jax.sac.train`) runs groups of seeds on all cores side
+by side: one device's many small operations keep only one core busy.
+``PROXYGYM_JAX_DEVICES`` sets the number.
 It also hides XLA's C++ log lines below fatal unless ``TF_CPP_MIN_LOG_LEVEL``
 is set (:func:`proxygym.jax.cache.quiet_cache_loads` says why).
 """

@@ -25,16 +25,17 @@ from proxygym.agents import make_agent
 from proxygym.core import LogitsFn
 from proxygym.jax.ppo import ACTIVATIONS, Params, PPOConfig
 
-_NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+#: The JAX engines' activations in numpy (evaluation runs the networks without JAX or torch).
+NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "relu": lambda x: np.maximum(x, 0.0),
 }
-assert set(_NUMPY_ACTIVATIONS) == set(ACTIVATIONS)
+assert set(NUMPY_ACTIVATIONS) == set(ACTIVATIONS)
 
 
 def numpy_logits(params: Params, activation: str = "tanh") -> LogitsFn:
     """The policy's action logits for one observation, computed in float32 like the JAX network."""
-    act = _NUMPY_ACTIVATIONS[activation]
+    act = NUMPY_ACTIVATIONS[activation]
     pi = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in params["pi"]]
     head = tuple(np.asarray(x, np.float32) for x in params["action"])
 
@@ -47,17 +48,23 @@ def numpy_logits(params: Params, activation: str = "tanh") -> LogitsFn:
     return logits
 
 
-def _copy_tower(modules: Any, layers: list[tuple[Any, Any]]) -> None:
+def copy_tower(modules: Any, layers: list[tuple[Any, Any]]) -> None:
+    """Copy JAX ``(kernel, bias)`` layers into the ``nn.Linear`` modules of ``modules``, in order.
+
+    Raises:
+        ValueError: when the numbers of layers or their shapes differ.
+    """
     linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
     if len(linears) != len(layers):
         raise ValueError(
             f"the SB3 network has {len(linears)} hidden layers, the JAX one {len(layers)}"
         )
     for linear, (kernel, bias) in zip(linears, layers, strict=True):
-        _copy_linear(linear, kernel, bias)
+        copy_linear(linear, kernel, bias)
 
 
-def _copy_linear(linear: torch.nn.Linear, kernel: Any, bias: Any) -> None:
+def copy_linear(linear: torch.nn.Linear, kernel: Any, bias: Any) -> None:
+    """Copy one JAX layer (kernel shaped (inputs, outputs)) into torch's (outputs, inputs)."""
     kernel = torch.as_tensor(np.asarray(kernel, np.float32).T.copy())
     if tuple(linear.weight.shape) != tuple(kernel.shape):
         raise ValueError(
@@ -100,10 +107,10 @@ def to_sb3(
     )
     assert isinstance(model, PPO)
     policy = model.policy
-    _copy_tower(policy.mlp_extractor.policy_net, params["pi"])
-    _copy_tower(policy.mlp_extractor.value_net, params["vf"])
-    _copy_linear(cast(torch.nn.Linear, policy.action_net), *params["action"])
-    _copy_linear(cast(torch.nn.Linear, policy.value_net), *params["value"])
+    copy_tower(policy.mlp_extractor.policy_net, params["pi"])
+    copy_tower(policy.mlp_extractor.value_net, params["vf"])
+    copy_linear(cast(torch.nn.Linear, policy.action_net), *params["action"])
+    copy_linear(cast(torch.nn.Linear, policy.value_net), *params["value"])
     model.num_timesteps = int(num_timesteps)
     return model
 

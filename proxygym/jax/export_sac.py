@@ -7,7 +7,9 @@ kwargs, hyperparameters and seed, and copies the JAX actor, critics, target
 critics and entropy coefficient into it. ``predict(obs, deterministic=True)``
 then gives the JAX actor's ``tanh(mu)`` in the action space's bounds
 (``tests/jax/test_sac.py`` checks random observations to 1e-5).
-:func:`from_sb3_sac` is the inverse. The optimisers' states are not copied:
+:func:`from_sb3_sac` is the inverse. :func:`numpy_distribution` is the actor
+in numpy for evaluation (the squashed Gaussian evaluation takes from an SB3
+SAC policy, without torch's per-call overhead). The optimisers' states are not copied:
 an exported model resumes training with fresh Adam moments.
 """
 
@@ -20,8 +22,9 @@ import torch
 from stable_baselines3 import SAC
 
 from proxygym.agents import make_agent
-from proxygym.jax.export import _copy_linear, _copy_tower
-from proxygym.jax.sac import Params, SACConfig
+from proxygym.agents.distributions import DistributionFn, SquashedDiagGaussian
+from proxygym.jax.export import NUMPY_ACTIVATIONS, copy_linear, copy_tower
+from proxygym.jax.sac import LOG_STD_MAX, LOG_STD_MIN, Params, SACConfig
 
 _TORCH_ACTIVATIONS: dict[str, type[torch.nn.Module]] = {
     "relu": torch.nn.ReLU,
@@ -81,9 +84,9 @@ def to_sb3_sac(
     assert isinstance(model, SAC)
     actor = model.policy.actor
     mu, log_std = _heads(actor)
-    _copy_tower(actor.latent_pi, params["actor"]["pi"])
-    _copy_linear(mu, *params["actor"]["mu"])
-    _copy_linear(log_std, *params["actor"]["log_std"])
+    copy_tower(actor.latent_pi, params["actor"]["pi"])
+    copy_linear(mu, *params["actor"]["mu"])
+    copy_linear(log_std, *params["actor"]["log_std"])
     for name in ("critic", "target"):
         module = model.policy.critic if name == "critic" else model.policy.critic_target
         if len(module.q_networks) != config.n_critics:
@@ -92,7 +95,7 @@ def to_sb3_sac(
                 f"the JAX one {config.n_critics}"
             )
         for index, q_net in enumerate(module.q_networks):
-            _copy_tower(q_net, _critic_layers(params[name], index))
+            copy_tower(q_net, _critic_layers(params[name], index))
     log_ent = np.array(params["log_ent_coef"], np.float32).reshape(1)
     with torch.no_grad():
         if model.log_ent_coef is not None:
@@ -101,6 +104,33 @@ def to_sb3_sac(
             model.ent_coef_tensor = torch.as_tensor(float(np.exp(log_ent[0])))
     model.num_timesteps = int(num_timesteps)
     return model
+
+
+def numpy_distribution(
+    params: Params, activation: str, low: np.ndarray, high: np.ndarray
+) -> DistributionFn:
+    """The actor's squashed Gaussian at one observation, in float32 like the JAX network.
+
+    The same distribution :func:`proxygym.agents.evaluation.policy_distribution`
+    reads from the exported SB3 policy: the pre-``tanh`` mean and standard
+    deviation (log std clipped to [-20, 2]), rescaled to ``[low, high]``.
+    """
+    act = NUMPY_ACTIVATIONS[activation]
+    actor = params["actor"]
+    pi = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in actor["pi"]]
+    mu = tuple(np.asarray(x, np.float32) for x in actor["mu"])
+    log_std = tuple(np.asarray(x, np.float32) for x in actor["log_std"])
+    low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+
+    def distribution(observation: np.ndarray) -> SquashedDiagGaussian:
+        x = np.asarray(observation, np.float32).reshape(-1)
+        for kernel, bias in pi:
+            x = act(x @ kernel + bias)
+        mean = x @ mu[0] + mu[1]
+        std = np.exp(np.clip(x @ log_std[0] + log_std[1], LOG_STD_MIN, LOG_STD_MAX))
+        return SquashedDiagGaussian(mean.astype(np.float64), std.astype(np.float64), low, high)
+
+    return distribution
 
 
 def _linear(module: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
@@ -142,4 +172,4 @@ def from_sb3_sac(model: SAC) -> Params:
     }
 
 
-__all__ = ["from_sb3_sac", "policy_kwargs_of", "to_sb3_sac"]
+__all__ = ["from_sb3_sac", "numpy_distribution", "policy_kwargs_of", "to_sb3_sac"]

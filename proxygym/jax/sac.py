@@ -118,9 +118,11 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 #: SB3's ``SquashedDiagGaussianDistribution`` epsilon in ``log(1 - tanh^2 + eps)``.
 SQUASH_EPS = 1e-6
 #: JAX twins of continuous-action environments: id -> "module:factory" (kept here,
-#: not in :data:`proxygym.jax.envs.PORTS`, whose engine trains discrete actions only).
+#: not in :data:`proxygym.jax.envs.PORTS`, whose PPO trains discrete actions only;
+#: :data:`proxygym.jax.support.SAC_PORTED` lists the ids without importing JAX).
 CONTINUOUS_PORTS: dict[str, str] = {
     "proxygym/PendulumNoTorqueCost-v0": "proxygym.jax.envs.pendulum:make_pendulum",
+    "proxygym/Glucose-v0": "proxygym.jax.envs.glucose:make_glucose",
 }
 
 
@@ -614,8 +616,9 @@ def train(
         env: an id of :data:`CONTINUOUS_PORTS` or an ``(env, params)`` pair.
         timesteps: the budget, replacing ``config.total_timesteps`` (the buffer
             is then ``min(buffer_size, timesteps)`` rows); None keeps the config's.
-        checkpoints: step counts (each capped to the budget; the budget is the last);
-            SAC trains after every step, so each is reached exactly.
+        checkpoints: step counts (each capped to the budget; the budget is the last;
+            0 gives the untrained networks); SAC trains after every step, so each
+            is reached exactly.
         on_progress: called with the steps trained so far (per seed).
         chunk: at most this many steps per compiled call (finer progress).
         oracle: train on the true reward (``info["true_reward"]``).
@@ -631,6 +634,8 @@ def train(
         raise EngineError(f"the budget must be at least 1 step, got {config.total_timesteps}")
     if not seeds:
         raise EngineError("train needs at least one seed")
+    if any(int(step) < 0 for step in checkpoints):
+        raise EngineError(f"checkpoints must be step counts >= 0, got {list(checkpoints)}")
     jax_env, env_params = make_env(env) if isinstance(env, str) else env
     trainer = Trainer(jax_env, env_params, config)
     devices = list(jax.local_devices() if devices is None else devices)
@@ -655,7 +660,7 @@ def train(
 
     initial = params_now()
     total = config.total_timesteps
-    positions = sorted({min(int(step), total) for step in checkpoints if int(step) > 0} | {total})
+    positions = sorted({min(int(step), total) for step in checkpoints} | {total})
     done, results = 0, []
     for position in positions:
         while done < position:

@@ -1,8 +1,9 @@
 """Which environments the JAX engine runs, decided without importing JAX.
 
-An environment runs on the JAX engine when it has a hand-written port
+An environment runs on the JAX engine's PPO when it has a hand-written port
 (:data:`proxygym.jax.envs.PORTS`) or an exact tabular model with discrete
-actions (compiled by :mod:`proxygym.jax.envs.tabular`). The check builds the
+actions (compiled by :mod:`proxygym.jax.envs.tabular`), and on its SAC when it
+has a continuous-action twin (:data:`proxygym.jax.sac.CONTINUOUS_PORTS`). The check builds the
 Gymnasium environment and asks :func:`proxygym.model.model_reason`, which does
 not enumerate the states.
 """
@@ -20,6 +21,13 @@ PORTED: tuple[str, ...] = (
     "proxygym/TrafficMerge-v0",
     "proxygym/Pandemic-v0",
     "proxygym/TomatoWatering-v0",
+)
+
+#: Ids with a continuous-action JAX twin for SAC (kept in step with
+#: proxygym.jax.sac.CONTINUOUS_PORTS by a test).
+SAC_PORTED: tuple[str, ...] = (
+    "proxygym/PendulumNoTorqueCost-v0",
+    "proxygym/Glucose-v0",
 )
 
 

@@ -26,8 +26,8 @@ for DQN), and a
 SB3: a misspelled one is refused with the nearest valid name),
 ``modules`` (a list of modules to import first, in the driver and in every
 worker: where your own environment registers its id), ``engine`` (``"sb3"``,
-the default, or ``"jax"``: :mod:`proxygym.sweeps.jax_engine` trains PPO in
-JAX, all seeds of a run in one compiled call, with the same records), and a
+the default, or ``"jax"``: :mod:`proxygym.sweeps.jax_engine` trains PPO or
+SAC in JAX, all seeds of a run in one compiled call, with the same records), and a
 ``[mitigation]`` table that holds the agents back from over-optimizing the
 proxy (its entries: :data:`proxygym.sweeps.mitigations.MITIGATIONS`)::
 

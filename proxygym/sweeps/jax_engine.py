@@ -4,16 +4,18 @@ A sweep with ``engine = "jax"`` plans the same cells as with SB3
 (:func:`proxygym.sweeps.config.plan_cells`). The runner hands this module a
 group of cells that differ only in their seed (:func:`batch_key`): the agent
 cells of one level set, or the oracle cells. They are trained together
-(:func:`proxygym.jax.ppo.train`, ``jax.vmap`` over seeds), then each is
-evaluated on the Gymnasium environment exactly as the SB3 engine evaluates
-(same episodes, seeds, temperatures and ``kl_from_init``), recorded with the
-same fields, and its final policy kept as an SB3 PPO model
-(:mod:`proxygym.jax.export`). Random and exact cells do not train and run as
-they do on the SB3 engine.
+(:func:`proxygym.jax.ppo.train` or :func:`proxygym.jax.sac.train`,
+``jax.vmap`` over seeds), then each is evaluated on the Gymnasium environment
+exactly as the SB3 engine evaluates (same episodes, seeds, temperatures and
+``kl_from_init``), recorded with the same fields, and its final policy kept as
+an SB3 PPO or SAC model (:mod:`proxygym.jax.export`,
+:mod:`proxygym.jax.export_sac`). Random and exact cells do not train and run
+as they do on the SB3 engine.
 
 What the engine does not run is refused when the config is loaded
-(:func:`unsupported`): algorithms other than PPO, mitigations, selecting axes
-(best-of-n) and environments without an exact model or a port.
+(:func:`unsupported`): algorithms other than PPO (discrete actions, on
+environments with an exact model or a port) and SAC (on environments with a
+continuous-action twin), mitigations and selecting axes (best-of-n).
 
 A cell's training log (``episodes/<cell>.csv``) is empty on this engine: the
 episodes are played inside the compiled call and only the checkpoints come out.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from proxygym.sweeps.config import Cell, SweepConfig
@@ -38,19 +41,25 @@ def unsupported(config: SweepConfig, space_kind: str | None = None) -> str | Non
     """Why the JAX engine cannot run ``config`` (one sentence naming what), or None.
 
     ``space_kind``, the environment's action space class name where the
-    caller knows it, refuses continuous actions before anything else is
+    caller knows it, refuses PPO on continuous actions before anything else is
     built. Imports neither JAX nor torch: it is called when a config is loaded.
     """
-    from proxygym.jax.support import env_reason
+    from proxygym.jax.support import SAC_PORTED, env_reason
     from proxygym.sweeps.axes import env_axes
 
-    if space_kind is not None and space_kind != "Discrete":
+    if config.algo not in ("ppo", "sac"):
+        return f'the jax engine trains PPO and SAC only, not {config.algo!r}; use engine = "sb3"'
+    if config.algo == "sac" and config.env not in SAC_PORTED:
         return (
-            f"the jax engine trains discrete actions only; {config.env} has {space_kind} "
-            f'actions ({config.algo.upper()}): use engine = "sb3"'
+            f"the jax engine trains SAC on environments with a JAX twin ({', '.join(SAC_PORTED)}); "
+            f'{config.env} has none: use engine = "sb3"'
         )
-    if config.algo != "ppo":
-        return f'the jax engine trains PPO only, not {config.algo!r}; use engine = "sb3"'
+    if config.algo == "ppo" and space_kind is not None and space_kind != "Discrete":
+        other = 'algo = "sac" or ' if config.env in SAC_PORTED else ""
+        return (
+            f"the jax engine trains PPO on discrete actions only; {config.env} has {space_kind} "
+            f'actions (PPO): use {other}engine = "sb3"'
+        )
     if config.axis not in SUPPORTED_AXES and config.axis not in env_axes(config.env):
         return (
             f"the jax engine does not run the {config.axis!r} axis (it runs "
@@ -59,7 +68,7 @@ def unsupported(config: SweepConfig, space_kind: str | None = None) -> str | Non
     if config.mitigation:
         names = ", ".join(sorted(config.mitigation))
         return f'the jax engine runs no mitigations ({names}); use engine = "sb3"'
-    return env_reason(config.env, config.env_kwargs)
+    return None if config.algo == "sac" else env_reason(config.env, config.env_kwargs)
 
 
 def batch_key(cell: Cell) -> tuple[str, tuple[Any, ...]] | None:
@@ -85,6 +94,111 @@ def batches(cells: Sequence[Cell]) -> list[Cell | tuple[Cell, ...]]:
     return [unit if isinstance(unit, Cell) else tuple(groups[unit]) for unit in order]
 
 
+@dataclass(frozen=True)
+class _Trained:
+    """What one batch's training gives the evaluation and export, whatever the algorithm."""
+
+    initial: list[Any]  # networks before training, per seed
+    trained: list[tuple[int, list[Any]]]  # (steps, networks per seed) at each checkpoint
+    steps_at: Callable[[int], int]  # the step count at which a checkpoint level is reached
+    policy: Callable[[Any], Any]  # networks -> the evaluation's policy function
+    export: Callable[[Any, int, int], Any]  # (networks, seed, steps) -> SB3 model
+
+
+def _train_ppo(
+    config: SweepConfig,
+    env_kwargs: dict[str, Any],
+    settings: dict[str, Any],
+    seeds: list[int],
+    checkpoint_levels: list[int],
+    oracle: bool,
+    report: Callable[[int, int], None] | None,
+) -> _Trained:
+    """PPO on the environment's port or tabular model (:mod:`proxygym.jax.ppo`)."""
+    from proxygym.jax import envs as jax_envs
+    from proxygym.jax.export import numpy_logits, to_sb3
+    from proxygym.jax.ppo import PPOConfig, Trainer, train
+
+    ppo = PPOConfig.from_hyperparameters(config.env, config.timesteps, settings)
+    env, env_params = jax_envs.make(config.env, env_kwargs)
+    total = ppo.iterations * ppo.rollout
+    initial, trained = train(
+        Trainer(env, env_params, ppo),
+        env_params,
+        seeds,
+        checkpoint_levels,
+        on_progress=None if report is None else (lambda steps: report(steps, total)),
+        chunk=max(1, ppo.iterations // 20),
+        oracle=oracle,
+    )
+    return _Trained(
+        initial=initial,
+        trained=trained,
+        steps_at=lambda level: ppo.iterations_for(level) * ppo.rollout,
+        policy=lambda params: numpy_logits(params, ppo.activation),
+        export=lambda params, seed, steps: to_sb3(
+            params,
+            ppo,
+            config.env,
+            seed,
+            env_kwargs=env_kwargs,
+            oracle=oracle,
+            num_timesteps=steps,
+            overrides=settings,
+        ),
+    )
+
+
+def _train_sac(
+    config: SweepConfig,
+    env_kwargs: dict[str, Any],
+    settings: dict[str, Any],
+    seeds: list[int],
+    checkpoint_levels: list[int],
+    oracle: bool,
+    report: Callable[[int, int], None] | None,
+) -> _Trained:
+    """SAC on the environment's continuous-action twin (:mod:`proxygym.jax.sac`).
+
+    SAC trains after every step, so a checkpoint level is reached exactly.
+    """
+    import gymnasium as gym
+
+    from proxygym.jax.export_sac import numpy_distribution, to_sb3_sac
+    from proxygym.jax.sac import SACConfig, make_env, train
+
+    sac = SACConfig.from_hyperparameters(config.env, config.timesteps, settings)
+    with gym.make(config.env, **env_kwargs) as made:
+        space = made.action_space
+    assert isinstance(space, gym.spaces.Box)  # SAC_PORTED environments act in a Box
+    total = sac.total_timesteps
+    initial, trained = train(
+        make_env(config.env, env_kwargs),
+        sac,
+        seeds,
+        checkpoints=checkpoint_levels,
+        on_progress=None if report is None else (lambda steps: report(steps, total)),
+        chunk=max(1, total // 20),
+        oracle=oracle,
+    )
+    return _Trained(
+        initial=initial,
+        trained=trained,
+        steps_at=lambda level: min(int(level), total),
+        policy=lambda params: numpy_distribution(params, sac.activation, space.low, space.high),
+        export=lambda params, seed, steps: to_sb3_sac(
+            params,
+            sac,
+            config.env,
+            seed,
+            env_kwargs=env_kwargs,
+            oracle=oracle,
+            num_timesteps=steps,
+            overrides=settings,
+        ),
+    )
+
+
 def run_cells(
     config: SweepConfig,
     cells: Sequence[Cell],
@@ -98,10 +212,7 @@ def run_cells(
 
     from proxygym.agents.evaluation import evaluate_policy
     from proxygym.agents.hyperparameters import merge_hyperparameters
-    from proxygym.jax import envs as jax_envs
     from proxygym.jax.cache import use_compilation_cache
-    from proxygym.jax.export import numpy_logits, to_sb3
-    from proxygym.jax.ppo import PPOConfig, Trainer, train
     from proxygym.registry import import_modules
     from proxygym.sweeps.training import CellRunner, eval_seed
 
@@ -117,36 +228,25 @@ def run_cells(
     axis = config.pressure
     runners = [CellRunner(config, cell, False, None) for cell in cells]
     env_kwargs = runners[0].env_kwargs
-    overrides = axis.training_overrides(levels, "ppo") if role == "agent" else {}
+    overrides = axis.training_overrides(levels, config.algo) if role == "agent" else {}
     settings = merge_hyperparameters(config.hyperparameters, overrides)
-    ppo = PPOConfig.from_hyperparameters(config.env, config.timesteps, settings)
-    env, env_params = jax_envs.make(config.env, env_kwargs)
-    trainer = Trainer(env, env_params, ppo)
     checkpoint_levels = axis.checkpoints(levels) if role == "agent" else []
-    total = ppo.iterations * ppo.rollout
     seeds = [int(cell.seed) for cell in cells]  # type: ignore[arg-type]
     started = time.perf_counter()
-    initial, trained = train(
-        trainer,
-        env_params,
-        seeds,
-        checkpoint_levels,
-        on_progress=None if report is None else (lambda steps: report(steps, total)),
-        chunk=max(1, ppo.iterations // 20),
-        oracle=role == "oracle",
-    )
-    at_position = {steps: per_seed for steps, per_seed in trained}
-    final_steps, final = trained[-1]
+    engine = _train_sac if config.algo == "sac" else _train_ppo
+    run = engine(config, env_kwargs, settings, seeds, checkpoint_levels, role == "oracle", report)
+    at_position = {steps: per_seed for steps, per_seed in run.trained}
+    final_steps, final = run.trained[-1]
 
     def evaluate(params: Any, initial_params: Any, seed: int, temperature: float | None) -> Any:
         return evaluate_policy(
-            numpy_logits(params, ppo.activation),
+            run.policy(params),
             config.env,
             env_kwargs,
             config.eval_episodes,
             seed=eval_seed(seed),
             temperature=config.eval_temperature if temperature is None else temperature,
-            initial_logits=numpy_logits(initial_params, ppo.activation),
+            initial_logits=run.policy(initial_params),
         )
 
     outcomes = []
@@ -156,31 +256,23 @@ def run_cells(
         if role == "oracle":
             level = levels[0] if levels else None
             runner.record(
-                level, "oracle", final_steps, evaluate(final[index], initial[index], seed, None)
+                level, "oracle", final_steps, evaluate(final[index], run.initial[index], seed, None)
             )
         else:
             for level in sorted(checkpoint_levels):
-                steps = ppo.iterations_for(int(level)) * ppo.rollout
+                steps = run.steps_at(int(level))
                 params = at_position[steps][index]
-                evaluation = evaluate(params, initial[index], seed, axis.eval_temperature(level))
+                evaluation = evaluate(
+                    params, run.initial[index], seed, axis.eval_temperature(level)
+                )
                 runner.record(level, "agent", steps, evaluation)
             for level in levels:
                 if level in checkpoint_levels:
                     continue
                 evaluation = evaluate(
-                    final[index], initial[index], seed, axis.eval_temperature(level)
+                    final[index], run.initial[index], seed, axis.eval_temperature(level)
                 )
                 runner.record(level, "agent", final_steps, evaluation)
-        model = to_sb3(
-            final[index],
-            ppo,
-            config.env,
-            seed,
-            env_kwargs=env_kwargs,
-            oracle=role == "oracle",
-            num_timesteps=final_steps,
-            overrides=settings,
-        )
-        runner.keep_model(model)
+        runner.keep_model(run.export(final[index], seed, final_steps))
         outcomes.append(runner.result)
     return outcomes

@@ -23,8 +23,13 @@ from stable_baselines3.common.distributions import SquashedDiagGaussianDistribut
 from stable_baselines3.common.logger import Logger  # noqa: E402
 
 import proxygym.jax  # noqa: E402, F401 (one device per core)
+from proxygym.agents.evaluation import policy_distribution  # noqa: E402
 from proxygym.jax.envs.pendulum import make_pendulum  # noqa: E402
-from proxygym.jax.export_sac import from_sb3_sac, to_sb3_sac  # noqa: E402
+from proxygym.jax.export_sac import (  # noqa: E402
+    from_sb3_sac,
+    numpy_distribution,
+    to_sb3_sac,
+)
 from proxygym.jax.ppo import EngineError, seed_keys  # noqa: E402
 from proxygym.jax.sac import (  # noqa: E402
     SACConfig,
@@ -182,6 +187,31 @@ def test_export_predicts_tanh_mu_and_round_trips() -> None:
     _close(from_sb3_sac(model), params, atol=0)
 
 
+def test_numpy_distribution_is_the_exported_policys() -> None:
+    config = SACConfig.from_hyperparameters(ENV_ID, 1000, SMALL)
+    params = init_params(jax.random.PRNGKey(3), 3, 1, config)
+    # a log-std head pushed past both clips, so the clipping is compared too
+    params["actor"]["log_std"] = (
+        params["actor"]["log_std"][0] * 1000,
+        params["actor"]["log_std"][1],
+    )
+    model = to_sb3_sac(params, config, ENV_ID, seed=0, overrides=SMALL)
+    ours = numpy_distribution(params, "relu", np.array([-2.0]), np.array([2.0]))
+    theirs = policy_distribution(model.policy)
+    obs = np.random.default_rng(1).normal(0, 3, (200, 3)).astype(np.float32)
+    stds = []
+    for observation in obs:
+        a, b = ours(observation), theirs(observation)
+        np.testing.assert_allclose(a.mean, b.mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.std, b.std, rtol=1e-4)  # sums of 1e3-sized terms
+        np.testing.assert_allclose(a.greedy(), b.greedy(), atol=1e-6)
+        if a.std[0] > 0.1:  # (at std e^-20 a float32 ulp of the mean is a KL of ~26)
+            assert a.kl(b) < 1e-8
+        stds.append(float(a.std[0]))
+    assert min(stds) == pytest.approx(math.exp(-20), rel=1e-5)  # clipped below
+    assert max(stds) == pytest.approx(math.exp(2), rel=1e-5)  # and above
+
+
 # -- the configuration ---------------------------------------------------------------------
 def test_config_reads_the_table() -> None:
     config = SACConfig.from_hyperparameters(ENV_ID, 20_000)
@@ -235,6 +265,8 @@ def test_env_ids_and_bad_train_arguments() -> None:
         train(ENV_ID, SACConfig(total_timesteps=10), [])
     with pytest.raises(EngineError, match="budget"):
         train(ENV_ID, SACConfig(total_timesteps=10), [0], timesteps=0)
+    with pytest.raises(EngineError, match="checkpoints must be step counts >= 0"):
+        train(ENV_ID, SACConfig(total_timesteps=10), [0], checkpoints=[-1])
 
 
 # -- the training loop (one compilation shared by the tests below) -------------------------
@@ -257,19 +289,20 @@ def pendulum() -> tuple[Any, Any]:
 
 @pytest.fixture(scope="module")
 def tiny_run(pendulum: tuple[Any, Any]) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
-    return train(pendulum, TINY, [0, 1, 2], checkpoints=[100, 101], devices=ONE_DEVICE)
+    return train(pendulum, TINY, [0, 1, 2], checkpoints=[0, 100, 101], devices=ONE_DEVICE)
 
 
 def test_no_update_before_learning_starts(tiny_run: Any) -> None:
     """SB3 trains once more than ``learning_starts`` steps are done: not at 100, first at 101."""
     initial, results = tiny_run
-    assert [steps for steps, _ in results] == [100, 101, 300]
+    assert [steps for steps, _ in results] == [0, 100, 101, 300]  # 0: the untrained networks
     for seed in range(3):
         _close(results[0][1][seed], initial[seed], atol=0)
-        at_101 = results[1][1][seed]["log_ent_coef"]
+        _close(results[1][1][seed], initial[seed], atol=0)
+        at_101 = results[2][1][seed]["log_ent_coef"]
         assert float(at_101[0]) == pytest.approx(-1e-3, abs=1e-6)  # one Adam step of size lr
         assert not np.allclose(
-            results[2][1][seed]["actor"]["mu"][0], initial[seed]["actor"]["mu"][0]
+            results[3][1][seed]["actor"]["mu"][0], initial[seed]["actor"]["mu"][0]
         )
 
 

@@ -86,8 +86,8 @@ def test_a_discrete_only_mitigation_on_box_actions_is_refused(
 def test_the_jax_engine_on_box_actions_is_refused(tmp_path: Path) -> None:
     message = refusal(tmp_path, {**BOX, "algo": "ppo", "engine": "jax"})
     assert (
-        f"key 'engine' the jax engine trains discrete actions only; {PENDULUM} has Box actions "
-        '(PPO): use engine = "sb3"'
+        f"key 'engine' the jax engine trains PPO on discrete actions only; {PENDULUM} has Box "
+        'actions (PPO): use algo = "sac" or engine = "sb3"'
     ) in message
 
 

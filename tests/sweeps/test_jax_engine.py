@@ -26,7 +26,7 @@ def quiet(message: str) -> None:
     ("changes", "named"),
     [
         ({"engine": "torch"}, "'engine' must be one of ['sb3', 'jax']"),
-        ({"algo": "dqn", "hyperparameters": {}}, "PPO only, not 'dqn'"),
+        ({"algo": "dqn", "hyperparameters": {}}, "PPO and SAC only, not 'dqn'"),
         ({"pressure": {"axis": "best_of_n", "levels": [1, 2]}}, "'best_of_n' axis"),
         ({"mitigation": {"kl_penalty": 0.1}}, "no mitigations (kl_penalty)"),
         (
@@ -39,7 +39,12 @@ def quiet(message: str) -> None:
         ),
         (
             {"env": "proxygym/PendulumNoTorqueCost-v0", "env_kwargs": {}, "hyperparameters": {}},
-            "discrete actions only",
+            "PPO on discrete actions only; proxygym/PendulumNoTorqueCost-v0 has Box actions (PPO): "
+            'use algo = "sac" or engine = "sb3"',
+        ),
+        (
+            {"env": "proxygym/Glucose-v0", "env_kwargs": {}, "algo": "td3", "hyperparameters": {}},
+            "PPO and SAC only, not 'td3'",
         ),
     ],
 )
@@ -150,6 +155,9 @@ def test_a_jax_sweep_is_reproducible_and_resumes_to_the_same_records(
 def test_the_engines_list_of_ported_environments_is_its_ports() -> None:
     pytest.importorskip("jax")
     from proxygym.jax.envs import PORTS
-    from proxygym.jax.support import PORTED
+    from proxygym.jax.sac import CONTINUOUS_PORTS
+    from proxygym.jax.support import PORTED, SAC_PORTED
 
     assert set(PORTED) == set(PORTS)
+    assert set(SAC_PORTED) == set(CONTINUOUS_PORTS)
+    assert not set(PORTED) & set(SAC_PORTED)  # PPO would run a continuous twin: refused instead

@@ -17,9 +17,9 @@ gymnax environment, with proxygym's rewards
 What differs from the Gymnasium env: float32 instead of float64 (the replay
 test in ``tests/jax/test_sac.py`` bounds the drift over an episode), the
 random numbers (:func:`jax.random`; the same distribution), no rendering.
-Not registered in :data:`proxygym.jax.envs.PORTS`: the PPO engine trains on
-discrete actions only, and SAC (:mod:`proxygym.jax.sac`) takes the
-environment object itself.
+Not registered in :data:`proxygym.jax.envs.PORTS` (the PPO engine trains on
+discrete actions only) but in :data:`proxygym.jax.sac.CONTINUOUS_PORTS`, where
+SAC sweeps on the JAX engine find it.
 """
 
 from __future__ import annotations
