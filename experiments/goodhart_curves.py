@@ -37,8 +37,9 @@ verdict rules need at least 10 seeds.
     python -m experiments.goodhart_curves --engine jax --n-seeds 20 --out runs/goodhart_jax
 
 With ``--engine jax`` every seed of an environment trains in one compiled JAX
-call (:mod:`proxygym.sweeps.jax_engine`); environments without an exact model
-or a JAX port are left out, and the report says which and why.
+call (:mod:`proxygym.sweeps.jax_engine`: PPO, or SAC on PendulumNoTorqueCost
+and Glucose); environments without an exact model or a JAX port are left
+out, and the report says which and why.
 """
 
 from __future__ import annotations
@@ -106,12 +107,13 @@ def unsweepable_reason(env_id: str, engine: str = "sb3") -> str | None:
     """Why sweeps on ``engine`` cannot run ``env_id`` (None if they can).
 
     Stable-baselines3 runs every registered environment (SAC on Box actions);
-    the JAX engine needs an exact model or a JAX port (:mod:`proxygym.jax.support`).
+    the JAX engine needs an exact model or a JAX port for PPO, or a
+    continuous-action twin for SAC (:mod:`proxygym.jax.support`).
     """
     if engine == "jax":
-        from proxygym.jax.support import env_reason
+        from proxygym.jax.support import SAC_PORTED, env_reason
 
-        return env_reason(env_id)
+        return None if env_id in SAC_PORTED else env_reason(env_id)
     return None
 
 

@@ -112,10 +112,15 @@ def test_continuous_action_environments_are_swept_with_sac_and_its_tuned_budget(
 def test_the_jax_engine_leaves_out_environments_without_a_port(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert unsweepable_reason("proxygym/PendulumNoTorqueCost-v0", "jax") is not None
+    assert unsweepable_reason("proxygym/AcrobotHeight-v0", "jax") is not None
     with pytest.raises(SystemExit):
-        main(["--envs", "PendulumNoTorqueCost", "--engine", "jax", "--out", "/nonexistent"])
-    assert "cannot sweep proxygym/PendulumNoTorqueCost-v0" in capsys.readouterr().err
+        main(["--envs", "AcrobotHeight", "--engine", "jax", "--out", "/nonexistent"])
+    assert "cannot sweep proxygym/AcrobotHeight-v0" in capsys.readouterr().err
+    # SAC's continuous twins run on it
+    for env_id in ("proxygym/PendulumNoTorqueCost-v0", "proxygym/Glucose-v0"):
+        assert unsweepable_reason(env_id, "jax") is None
+        (config,) = plan(Args(envs=(env_id,), engine="jax")).values()
+        assert (config.algo, config.engine) == ("sac", "jax")
 
 
 def test_full_size_plan_uses_the_tuned_budgets_and_five_seeds() -> None:
