@@ -350,7 +350,18 @@ def train_and_evaluate_jax(
     torch.set_num_threads(1)
     config = SACConfig.from_hyperparameters(env_id, timesteps, overrides)
     start = time.perf_counter()
-    _, trained = train(env_id, config, seeds, checkpoints=checkpoints)
+    _, trained = train(
+        env_id,
+        config,
+        seeds,
+        checkpoints=checkpoints,
+        on_progress=lambda done: print(
+            f"{env_id}: {done:,} / {timesteps:,} steps ({time.perf_counter() - start:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        ),
+        chunk=max(1, timesteps // 20),
+    )
     seconds = time.perf_counter() - start
     rows = []
     for steps, per_seed in trained:
