@@ -102,7 +102,8 @@ class _Trained:
     trained: list[tuple[int, list[Any]]]  # (steps, networks per seed) at each checkpoint
     steps_at: Callable[[int], int]  # the step count at which a checkpoint level is reached
     policy: Callable[[Any], Any]  # networks -> the evaluation's policy function
-    export: Callable[[Any, int, int], Any]  # (networks, seed, steps) -> SB3 model
+    engine_config: Any  # the PPOConfig or SACConfig trained
+    to_sb3: Callable[..., Any]  # to_sb3 or to_sb3_sac: networks and engine_config -> SB3 model
 
 
 def _train_ppo(
@@ -136,16 +137,8 @@ def _train_ppo(
         trained=trained,
         steps_at=lambda level: ppo.iterations_for(level) * ppo.rollout,
         policy=lambda params: numpy_logits(params, ppo.activation),
-        export=lambda params, seed, steps: to_sb3(
-            params,
-            ppo,
-            config.env,
-            seed,
-            env_kwargs=env_kwargs,
-            oracle=oracle,
-            num_timesteps=steps,
-            overrides=settings,
-        ),
+        engine_config=ppo,
+        to_sb3=to_sb3,
     )
 
 
@@ -186,16 +179,8 @@ def _train_sac(
         trained=trained,
         steps_at=lambda level: min(int(level), total),
         policy=lambda params: numpy_distribution(params, sac.activation, space.low, space.high),
-        export=lambda params, seed, steps: to_sb3_sac(
-            params,
-            sac,
-            config.env,
-            seed,
-            env_kwargs=env_kwargs,
-            oracle=oracle,
-            num_timesteps=steps,
-            overrides=settings,
-        ),
+        engine_config=sac,
+        to_sb3=to_sb3_sac,
     )
 
 
@@ -273,6 +258,16 @@ def run_cells(
                     final[index], run.initial[index], seed, axis.eval_temperature(level)
                 )
                 runner.record(level, "agent", final_steps, evaluation)
-        runner.keep_model(run.export(final[index], seed, final_steps))
+        model = run.to_sb3(
+            final[index],
+            run.engine_config,
+            config.env,
+            seed,
+            env_kwargs=env_kwargs,
+            oracle=role == "oracle",
+            num_timesteps=final_steps,
+            overrides=settings,
+        )
+        runner.keep_model(model)
         outcomes.append(runner.result)
     return outcomes
