@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import os
 
-# Tests that check what one seed learns compare exact floats, and torch (ATen),
-# MKL and oneDNN pick their CPU kernels by instruction set at import: on an AVX-512
-# machine they round differently from an AVX2 one, and a PPO run drifts (measured:
-# AbsentSupervisor's seed-0 agent takes a route one step longer, the tutorial's
-# stored outputs differ). Every x86-64 CI machine has AVX2, so the tests pin it
-# (before torch is imported here or in a subprocess); a value set outside is kept.
-for _name, _value in (
-    ("ATEN_CPU_CAPABILITY", "avx2"),
-    ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
-    ("DNNL_MAX_CPU_ISA", "AVX2"),
-):
-    os.environ.setdefault(_name, _value)
+from tools.pinned_isa import pinned_isa
+
+# Tests that check what one seed learns compare exact floats: torch's, MKL's and
+# oneDNN's kernels are pinned to AVX2 (tools/pinned_isa.py says why) before torch is
+# imported here or in a subprocess; a value set outside is kept.
+os.environ.update(pinned_isa())
 
 import tempfile
 from pathlib import Path

@@ -35,6 +35,11 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
+try:  # imported by the tests, from the checkout's root
+    from tools.pinned_isa import pinned_isa
+except ModuleNotFoundError:  # run as a script: tools/ is the first entry of sys.path
+    from pinned_isa import pinned_isa  # type: ignore[no-redef]
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 #: The command that refreshes the committed outputs (quoted by the test's failure message).
@@ -131,19 +136,11 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-#: torch (ATen), MKL and oneDNN kernels pinned to AVX2, as ``tests/conftest.py`` pins
-#: them: on AVX-512 they round differently and the notebook's PPO runs drift.
-PINNED_ISA = {
-    "ATEN_CPU_CAPABILITY": os.environ.get("ATEN_CPU_CAPABILITY", "avx2"),
-    "MKL_ENABLE_INSTRUCTIONS": os.environ.get("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
-    "DNNL_MAX_CPU_ISA": os.environ.get("DNNL_MAX_CPU_ISA", "AVX2"),
-}
-
-
 def execute(notebook: Any, workdir: Path, timeout: int = 600) -> Any:
     """Execute ``notebook`` (a copy is returned) from ``workdir``, also the kernel's TMPDIR."""
     notebook = copy.deepcopy(notebook)
-    with _environment(TMPDIR=str(workdir), PYTHONHASHSEED="0", **PINNED_ISA):
+    # the kernels the tests pin (tools/pinned_isa.py), so the stored outputs are theirs
+    with _environment(TMPDIR=str(workdir), PYTHONHASHSEED="0", **pinned_isa()):
         NotebookClient(
             notebook,
             kernel_name="python3",
