@@ -33,17 +33,27 @@ NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 assert set(NUMPY_ACTIVATIONS) == set(ACTIVATIONS)
 
 
+def numpy_tower(layers: Any, activation: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Hidden ``(kernel, bias)`` layers as a float32 numpy function of one observation."""
+    act = NUMPY_ACTIVATIONS[activation]
+    tower = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in layers]
+
+    def forward(observation: np.ndarray) -> np.ndarray:
+        x = np.asarray(observation, np.float32).reshape(-1)
+        for kernel, bias in tower:
+            x = act(x @ kernel + bias)
+        return x
+
+    return forward
+
+
 def numpy_logits(params: Params, activation: str = "tanh") -> LogitsFn:
     """The policy's action logits for one observation, computed in float32 like the JAX network."""
-    act = NUMPY_ACTIVATIONS[activation]
-    pi = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in params["pi"]]
+    tower = numpy_tower(params["pi"], activation)
     head = tuple(np.asarray(x, np.float32) for x in params["action"])
 
     def logits(observation: np.ndarray) -> np.ndarray:
-        x = np.asarray(observation, np.float32).reshape(-1)
-        for kernel, bias in pi:
-            x = act(x @ kernel + bias)
-        return (x @ head[0] + head[1]).astype(np.float64)
+        return (tower(observation) @ head[0] + head[1]).astype(np.float64)
 
     return logits
 

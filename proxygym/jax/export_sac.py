@@ -23,7 +23,7 @@ from stable_baselines3 import SAC
 
 from proxygym.agents import make_agent
 from proxygym.agents.distributions import DistributionFn, SquashedDiagGaussian
-from proxygym.jax.export import NUMPY_ACTIVATIONS, copy_linear, copy_tower
+from proxygym.jax.export import copy_linear, copy_tower, numpy_tower
 from proxygym.jax.sac import LOG_STD_MAX, LOG_STD_MIN, Params, SACConfig
 
 _TORCH_ACTIVATIONS: dict[str, type[torch.nn.Module]] = {
@@ -115,17 +115,14 @@ def numpy_distribution(
     reads from the exported SB3 policy: the pre-``tanh`` mean and standard
     deviation (log std clipped to [-20, 2]), rescaled to ``[low, high]``.
     """
-    act = NUMPY_ACTIVATIONS[activation]
     actor = params["actor"]
-    pi = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in actor["pi"]]
+    tower = numpy_tower(actor["pi"], activation)
     mu = tuple(np.asarray(x, np.float32) for x in actor["mu"])
     log_std = tuple(np.asarray(x, np.float32) for x in actor["log_std"])
     low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
 
     def distribution(observation: np.ndarray) -> SquashedDiagGaussian:
-        x = np.asarray(observation, np.float32).reshape(-1)
-        for kernel, bias in pi:
-            x = act(x @ kernel + bias)
+        x = tower(observation)
         mean = x @ mu[0] + mu[1]
         std = np.exp(np.clip(x @ log_std[0] + log_std[1], LOG_STD_MIN, LOG_STD_MAX))
         return SquashedDiagGaussian(mean.astype(np.float64), std.astype(np.float64), low, high)
