@@ -4,7 +4,10 @@
   functional (gymnax-style) environment, and hand-written ports of the
   simulators that need many seeds (TrafficMerge, Pandemic, TomatoWatering).
 - :mod:`proxygym.jax.ppo`: PPO in JAX with stable-baselines3's semantics and
-  the same hyperparameter tables, trained for many seeds in one compiled call.
+  the same hyperparameter tables, trained for many seeds in one compiled call;
+  :mod:`proxygym.jax.ppo_config` and :mod:`proxygym.jax.sac_config` read those
+  tables into run configurations without importing JAX (so sweep configs are
+  checked when loaded).
 - :mod:`proxygym.jax.export`: a trained JAX policy as a stable-baselines3 PPO
   model, so everything downstream sees an SB3 agent whatever trained it.
 - :mod:`proxygym.jax.sac` and :mod:`proxygym.jax.export_sac`: SAC with SB3's

@@ -15,7 +15,8 @@ as they do on the SB3 engine.
 What the engine does not run is refused when the config is loaded
 (:func:`unsupported`): algorithms other than PPO (discrete actions, on
 environments with an exact model or a port) and SAC (on environments with a
-continuous-action twin), mitigations and selecting axes (best-of-n).
+continuous-action twin), mitigations, selecting axes (best-of-n) and
+hyperparameters it does not implement as SB3 does.
 
 A cell's training log (``episodes/<cell>.csv``) is empty on this engine: the
 episodes are played inside the compiled call and only the checkpoints come out.
@@ -68,7 +69,38 @@ def unsupported(config: SweepConfig, space_kind: str | None = None) -> str | Non
     if config.mitigation:
         names = ", ".join(sorted(config.mitigation))
         return f'the jax engine runs no mitigations ({names}); use engine = "sb3"'
+    problem = _settings_reason(config)
+    if problem is not None:
+        return problem
     return None if config.algo == "sac" else env_reason(config.env, config.env_kwargs)
+
+
+def _settings_reason(config: SweepConfig) -> str | None:
+    """Why the engine cannot train the hyperparameters of some run of ``config``, or None.
+
+    Each run's settings (the table, the sweep's ``[hyperparameters]``, the
+    axis' overrides at each level; the oracle's without the axis') are read
+    as training would read them, so what it would refuse is refused at load.
+    """
+    from proxygym.agents.hyperparameters import merge_hyperparameters
+    from proxygym.jax.ppo_config import EngineError, PPOConfig
+    from proxygym.jax.sac_config import SACConfig
+
+    build = (
+        SACConfig.from_hyperparameters if config.algo == "sac" else PPOConfig.from_hyperparameters
+    )
+    runs = [config.hyperparameters] + [
+        merge_hyperparameters(
+            config.hyperparameters, config.pressure.training_overrides([level], config.algo)
+        )
+        for level in config.levels
+    ]
+    try:
+        for settings in runs:
+            build(config.env, config.timesteps, settings)
+    except EngineError as error:
+        return str(error)
+    return None
 
 
 def batch_key(cell: Cell) -> tuple[str, tuple[Any, ...]] | None:

@@ -46,6 +46,19 @@ def quiet(message: str) -> None:
             {"env": "proxygym/Glucose-v0", "env_kwargs": {}, "algo": "td3", "hyperparameters": {}},
             "PPO and SAC only, not 'td3'",
         ),
+        (
+            {"hyperparameters": {"target_kl": 0.01}},
+            "runs PPO with target_kl = None only, not 0.01 as set for "
+            "proxygym/AbsentSupervisor-v0",
+        ),
+        (
+            {"hyperparameters": {"n_envs": 2, "n_steps": 48, "batch_size": 64}},
+            "n_envs * n_steps (2 * 48) must be a multiple of batch_size (64)",
+        ),
+        (
+            {"hyperparameters": {"policy_kwargs": {"activation_fn": "elu"}}},
+            "activation_fn must be one of ['relu', 'tanh'], got 'elu'",
+        ),
     ],
 )
 def test_what_the_jax_engine_cannot_run_is_refused_at_load(changes: dict, named: str) -> None:
@@ -53,6 +66,25 @@ def test_what_the_jax_engine_cannot_run_is_refused_at_load(changes: dict, named:
         SweepConfig.from_dict({**JAX_TINY, **changes}, source="tiny.toml")
     assert named in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_loading_a_jax_sweep_checks_its_settings_without_importing_jax() -> None:
+    code = (
+        "import sys\n"
+        "from proxygym.sweeps.config import SweepConfig\n"
+        f"config = SweepConfig.from_dict({JAX_TINY!r}, source='tiny.toml')\n"
+        "assert config.engine == 'jax'\n"
+        "try:\n"
+        f"    SweepConfig.from_dict({ {**JAX_TINY, 'hyperparameters': {'use_sde': True}}!r})\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+        "print(sorted(m for m in ('jax', 'flax', 'optax', 'torch') if m in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    refusal, imported = run.stdout.strip().splitlines()
+    assert "runs PPO with use_sde = False only, not True" in refusal
+    assert imported == "[]"
 
 
 def test_the_engine_is_part_of_a_sweeps_identity_but_old_sweeps_stay_sb3() -> None:

@@ -68,6 +68,14 @@ def test_sac_on_an_environment_without_a_twin_is_refused(monkeypatch: pytest.Mon
             },
             "no mitigations (early_stopping)",
         ),
+        (
+            {"hyperparameters": {"use_sde": True}},
+            f"does not implement SAC's use_sde as set for {PENDULUM}",
+        ),
+        (
+            {"hyperparameters": {"policy_kwargs": {"n_critics": 0}}},
+            "n_critics must be a positive integer, got 0",
+        ),
     ],
 )
 def test_what_jax_sac_cannot_run_is_refused(changes: dict[str, Any], named: str) -> None:
