@@ -8,6 +8,7 @@ The tuned hyperparameters are read by :mod:`proxygym.agents.hyperparameters`
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -15,6 +16,7 @@ import numpy as np
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
@@ -157,6 +159,21 @@ def make_agent(
     # Quiet, on the CPU, unless an override says otherwise (``verbose``, ``device``).
     arguments = {"seed": seed, "device": "cpu", "verbose": 0, **settings}
     try:
-        return ALGORITHMS[name](policy, env, **arguments)
+        model = ALGORITHMS[name](policy, env, **arguments)
     except TypeError as error:
         raise TypeError(f"bad hyperparameter for {name.upper()} on {env_id}: {error}") from error
+    if model.tensorboard_log is None:
+        model.set_logger(folderless_logger(model.verbose))
+    return model
+
+
+def folderless_logger(verbose: int) -> Logger:
+    """SB3's logger without a folder: the console at ``verbose >= 1``, nothing otherwise.
+
+    Without a logger of its own, every ``learn`` call of an SB3 model that has no
+    ``tensorboard_log`` configures one in a new, empty ``/tmp/SB3-<time>``
+    directory (``stable_baselines3.common.logger.configure``), which is left
+    behind: one per cell of a sweep. With ``tensorboard_log`` SB3's own logger
+    is kept, since it writes there.
+    """
+    return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if verbose else [])

@@ -126,6 +126,21 @@ def test_logger_records_both_returns_per_episode() -> None:
         assert -100 <= episode["proxy_return"] <= 200 and -100 <= episode["true_return"] <= 100
 
 
+def test_learning_leaves_no_log_directory_behind_and_verbose_still_prints(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where SB3 would make SB3-<time>
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    small_ppo(0).learn(128)
+    make_agent(
+        "ppo", "proxygym/BoatRace-v0", seed=0, n_envs=2, n_steps=64, batch_size=64, verbose=1
+    ).learn(128)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("SB3-")] == []
+    assert "total_timesteps" in capsys.readouterr().out  # SB3's console table at verbose 1
+
+
 def test_logger_writes_csv(tmp_path) -> None:
     model = small_ppo(0)
     path = tmp_path / "episodes.csv"
