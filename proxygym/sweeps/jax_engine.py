@@ -268,7 +268,7 @@ def run_cells(
 
     outcomes = []
     for index, runner in enumerate(runners):
-        runner.started = started
+        runner.started, runner.time_share = started, 1 / len(runners)
         seed = seeds[index]
         if role == "oracle":
             level = levels[0] if levels else None

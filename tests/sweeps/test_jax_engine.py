@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -115,15 +116,29 @@ def test_cells_that_differ_only_in_seed_train_together() -> None:
 
 
 # -- a sweep ----------------------------------------------------------------------------------
+#: Wall seconds of the fixture's whole sweep.
+ELAPSED: dict[str, float] = {}
+
+
 @pytest.fixture(scope="module")
 def jax_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("jax")
     out = tmp_path_factory.mktemp("jax")
+    started = time.perf_counter()
     summary = run_sweep(tiny_config(engine="jax"), out, echo=quiet)
+    ELAPSED["sweep"] = time.perf_counter() - started
     assert not summary.failed, [
         results.cell_path(out, key, failed=True).read_text() for key in summary.failed
     ]
     return out
+
+
+def test_cells_trained_together_share_their_batchs_time(jax_run: Path) -> None:
+    """The cells' wall times sum to at most the sweep's: n seeds trained at once count once."""
+    frame = results.load(jax_run)
+    own = frame.groupby("cell")["wall_time"].max()
+    assert (own > 0).all()
+    assert own.sum() <= ELAPSED["sweep"]
 
 
 def test_a_jax_sweep_writes_the_records_of_an_sb3_sweep(jax_run: Path) -> None:
