@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,15 @@ def start_long_sweep(
         assert time.monotonic() < deadline, "the sweep made no progress"
         time.sleep(0.05)
     return process, out
+
+
+def fresh_interpreter(code: str, watched: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Run ``code`` in a new Python: the lines it printed and the ``watched`` modules it imported.
+
+    For the checks that loading or planning a sweep stays light (no torch, SB3 or JAX).
+    """
+    probe = f"\nimport sys\nprint(sorted(m for m in {tuple(watched)!r} if m in sys.modules))\n"
+    run = subprocess.run([sys.executable, "-c", code + probe], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    *lines, imported = run.stdout.strip().splitlines()
+    return lines, ast.literal_eval(imported)

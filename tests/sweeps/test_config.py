@@ -13,7 +13,7 @@ import pytest
 from proxygym.cli import main
 from proxygym.sweeps import results
 from proxygym.sweeps.config import ConfigError, SweepConfig, load_config, plan_cells
-from tests.sweeps.helpers import TINY, write_toml
+from tests.sweeps.helpers import TINY, fresh_interpreter, write_toml
 
 
 def with_changes(**changes: Any) -> dict[str, Any]:
@@ -255,16 +255,12 @@ def test_a_users_env_sweeps_in_worker_processes_and_reports(
 
 def test_loading_and_planning_a_sweep_imports_neither_torch_nor_sb3() -> None:
     code = (
-        "import sys\n"
         "from proxygym.sweeps import axes, mitigations, results\n"
         "from proxygym.sweeps.config import load_config, plan_cells\n"
         f"config = load_config({str(EXPERIMENTS[0])!r})\n"
         "assert plan_cells(config)\n"
-        "print(sorted(m for m in ('torch', 'stable_baselines3') if m in sys.modules))\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+    assert fresh_interpreter(code, ("torch", "stable_baselines3")) == ([], [])
 
 
 def test_a_stored_config_reads_back_as_it_ran(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from proxygym.agents.hyperparameters import (
     load_hyperparameters,
 )
 from proxygym.sweeps.config import ConfigError, load_config
-from tests.sweeps.helpers import TINY, write_toml
+from tests.sweeps.helpers import TINY, fresh_interpreter, write_toml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -113,16 +112,12 @@ def test_the_shipped_tables_hold_only_valid_names() -> None:
 def test_checking_names_imports_neither_torch_nor_sb3(tmp_path: Path) -> None:
     path = write_toml(tmp_path / "typo.toml", with_hyperparameters("ppo", learning_rte=1e-3))
     code = (
-        "import sys\n"
         "from proxygym.sweeps.config import ConfigError, load_config\n"
         "try:\n"
         f"    load_config({str(path)!r})\n"
         "except ConfigError as error:\n"
         "    print(error)\n"
-        "print(sorted(m for m in ('torch', 'stable_baselines3') if m in sys.modules))\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    error, heavy = run.stdout.strip().splitlines()
+    (error,), heavy = fresh_interpreter(code, ("torch", "stable_baselines3"))
     assert "did you mean 'learning_rate'?" in error
-    assert heavy == "[]"
+    assert heavy == []
