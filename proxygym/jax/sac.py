@@ -480,12 +480,16 @@ def train(
     devices = devices[: len(seed_groups)]
     size = len(seed_groups[0])
     keys = seed_keys([seed for group in seed_groups for seed in group])
-    runs = jax.device_get(trainer.init_batch(keys, env_params, oracle))
+    group_params = [jax.device_put(env_params, device) for device in devices]
+    # Each group's runs are made on its own device: the replay buffers are most of
+    # the memory (Glucose: 780 bytes a row, 780 MB a seed at 1M steps), so no
+    # copy of them on the host or on another device.
     groups = [
-        jax.device_put(jax.tree.map(lambda x, i=i: x[i * size : (i + 1) * size], runs), device)
+        trainer.init_batch(
+            jax.device_put(keys[i * size : (i + 1) * size], device), group_params[i], oracle
+        )
         for i, device in enumerate(devices)
     ]
-    group_params = [jax.device_put(env_params, device) for device in devices]
 
     def params_now() -> list[Params]:
         per_seed = []
