@@ -370,22 +370,11 @@ class Trainer:
         self, run: RunState, reward: jax.Array, done: jax.Array
     ) -> tuple[RunState, jax.Array]:
         """VecNormalize(norm_obs=False): reward / running std of the discounted return, clip 10."""
-        ret = run.ret * self.config.gamma + reward
-        batch_mean, batch_var, batch_count = ret.mean(), ret.var(), ret.shape[0]
-        delta = batch_mean - run.ret_mean
-        total = run.ret_count + batch_count
-        mean = run.ret_mean + delta * batch_count / total
-        m2 = (
-            run.ret_var * run.ret_count
-            + batch_var * batch_count
-            + delta**2 * run.ret_count * batch_count / total
+        ret, mean, var, total = running_return(
+            run.ret, run.ret_mean, run.ret_var, run.ret_count, reward, done, self.config.gamma
         )
-        var = m2 / total
-        scaled = jnp.clip(reward / jnp.sqrt(var + 1e-8), -10.0, 10.0)
-        run = run.replace(
-            ret=jnp.where(done, 0.0, ret), ret_mean=mean, ret_var=var, ret_count=total
-        )
-        return run, scaled
+        run = run.replace(ret=ret, ret_mean=mean, ret_var=var, ret_count=total)
+        return run, scale_reward(reward, var)
 
     def _collect(self, run: RunState, env_params: Any) -> tuple[RunState, Rollout, jax.Array]:
         config = self.config
@@ -499,6 +488,35 @@ class Trainer:
             return jax.lax.map(learn, (runs, rollouts, last_values))
 
         return jax.lax.fori_loop(0, n_iterations, iteration, runs)
+
+
+def running_return(
+    ret: jax.Array,
+    mean: jax.Array,
+    var: jax.Array,
+    count: jax.Array,
+    reward: jax.Array,
+    done: jax.Array,
+    gamma: float,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """One step of SB3's ``VecNormalize`` reward statistics: ``(ret, mean, var, count)`` after it.
+
+    ``ret`` (one per environment) is the discounted return so far, reset to 0
+    where the episode ended; ``mean``, ``var`` and ``count`` are its running
+    moments (``RunningMeanStd``, updated with this step's returns as one batch).
+    """
+    ret = ret * gamma + reward
+    batch_mean, batch_var, batch_count = ret.mean(), ret.var(), ret.size
+    delta = batch_mean - mean
+    total = count + batch_count
+    new_mean = mean + delta * batch_count / total
+    m2 = var * count + batch_var * batch_count + delta**2 * count * batch_count / total
+    return jnp.where(done, 0.0, ret), new_mean, m2 / total, total
+
+
+def scale_reward(reward: jax.Array, var: jax.Array) -> jax.Array:
+    """SB3's ``VecNormalize.normalize_reward``: reward / sqrt(var + 1e-8), clipped to +-10."""
+    return jnp.clip(reward / jnp.sqrt(var + 1e-8), -10.0, 10.0)
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:

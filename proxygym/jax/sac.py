@@ -29,6 +29,12 @@ each piece tested against SB3 itself (``tests/jax/test_sac.py``):
   ``handle_timeout_termination``). It is a fixed-size ring of
   ``min(buffer_size, total_timesteps)`` rows: SB3's buffer when the budget
   does not fill it, since no row is then overwritten;
+- with ``normalize_reward`` (a setup key of the tables, SB3's
+  ``VecNormalize(norm_obs=False, norm_reward=True, gamma)``), the running
+  std of the discounted return is updated after every environment step, the
+  buffer keeps the environment's rewards, and each sampled batch's rewards
+  are divided by the std of the moment and clipped to +-10 (SB3's
+  off-policy ``ReplayBuffer.sample`` with the ``VecNormalize`` env);
 - one update, in SB3's order: entropy coefficient, critics (on targets from
   the current actor and the target critics, the coefficient before its
   update), actor (on the updated critics), then the Polyak step.
@@ -66,6 +72,8 @@ from proxygym.jax.ppo import (
     COMPILER_OPTIONS,
     device_groups,
     progress_value,
+    running_return,
+    scale_reward,
     seed_keys,
 )
 from proxygym.jax.ppo_config import EngineError
@@ -286,6 +294,11 @@ class RunState(struct.PyTreeNode):
     obs: jax.Array
     key: jax.Array
     oracle: jax.Array  # trains on info["true_reward"]
+    # VecNormalize's reward statistics (kept, unused, when the config does not normalise)
+    ret: jax.Array
+    ret_mean: jax.Array
+    ret_var: jax.Array
+    ret_count: jax.Array
 
 
 class Trainer:
@@ -342,10 +355,14 @@ class Trainer:
             obs=obs.reshape(-1).astype(jnp.float32),
             key=key_run,
             oracle=jnp.asarray(oracle, bool),
+            ret=jnp.zeros((), jnp.float32),
+            ret_mean=jnp.zeros((), jnp.float32),
+            ret_var=jnp.ones((), jnp.float32),
+            ret_count=jnp.asarray(1e-4, jnp.float32),
         )
 
     def _env_step(self, key: jax.Array, run: RunState, action: jax.Array, env_params: Any) -> tuple:
-        """Step, reset when the episode ends: (next obs, state, reward, final obs, terminated)."""
+        """Step, reset at the end: (next obs, state, reward, final obs, terminated, done)."""
         key_step, key_reset = jax.random.split(key)
         obs, state, proxy, done, info = self.env.step_env(
             key_step, run.env_state, self.unscale(action), env_params
@@ -356,7 +373,7 @@ class Trainer:
         next_obs = jnp.where(done, obs_reset.reshape(-1).astype(jnp.float32), final_obs)
         reward = jnp.where(run.oracle, info["true_reward"], proxy).astype(jnp.float32)
         terminated = done & ~info["truncated"]
-        return next_obs, state, reward, final_obs, terminated
+        return next_obs, state, reward, final_obs, terminated, done
 
     def step(self, run: RunState, t: jax.Array, env_params: Any) -> RunState:
         """Environment step ``t`` (0-based, shared by all seeds), then a gradient step if due."""
@@ -368,9 +385,14 @@ class Trainer:
         )
         random_action = jax.random.uniform(key_random, (self.act_dim,), jnp.float32, -1.0, 1.0)
         action = jnp.where(t < config.learning_starts, random_action, policy_action)
-        next_obs, env_state, reward, final_obs, terminated = self._env_step(
+        next_obs, env_state, reward, final_obs, terminated, done = self._env_step(
             key_env, run, action, env_params
         )
+        if config.normalize_reward:  # statistics first, as VecNormalize.step_wait
+            ret, ret_mean, ret_var, ret_count = running_return(
+                run.ret, run.ret_mean, run.ret_var, run.ret_count, reward, done, config.gamma
+            )
+            run = run.replace(ret=ret, ret_mean=ret_mean, ret_var=ret_var, ret_count=ret_count)
         row = t % config.capacity
         buffer = {
             "obs": run.buffer["obs"].at[row].set(run.obs),
@@ -388,6 +410,8 @@ class Trainer:
             stored = jnp.minimum(steps_done, config.capacity)
             rows = jax.random.randint(key_batch, (config.batch_size,), 0, stored)
             batch = {name: values[rows] for name, values in buffer.items()}
+            if config.normalize_reward:
+                batch["reward"] = scale_reward(batch["reward"], run.ret_var)
             key_a, key_b = jax.random.split(key_update)
             shape = (config.batch_size, self.act_dim)
             return sac_update(

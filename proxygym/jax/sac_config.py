@@ -48,8 +48,9 @@ NEUTRAL: dict[str, Any] = {
     "tensorboard_log": None,
     "stats_window_size": 100,
 }
-#: Setup keys (``split_setup``) accepted with these values only.
-NEUTRAL_SETUP: dict[str, Any] = {"n_envs": 1, "normalize_reward": False}
+#: Setup keys (``split_setup``) accepted with these values only (``normalize_reward``
+#: is implemented: :attr:`SACConfig.normalize_reward`).
+NEUTRAL_SETUP: dict[str, Any] = {"n_envs": 1}
 
 
 def _train_freq_is_one(value: Any) -> bool:
@@ -116,6 +117,10 @@ class SACConfig:
     qf_arch: tuple[int, ...] = (256, 256)
     activation: str = "relu"
     n_critics: int = 2
+    normalize_reward: bool = False
+    """SB3's ``VecNormalize(norm_obs=False, norm_reward=True, gamma)`` as an off-policy
+    algorithm uses it: the buffer keeps the environment's rewards, and each sampled
+    batch is scaled with the statistics of the moment (SB3's ``ReplayBuffer.sample``)."""
 
     @property
     def capacity(self) -> int:
@@ -139,7 +144,7 @@ class SACConfig:
             for key, neutral in {**NEUTRAL, **NEUTRAL_SETUP}.items()
             if key in given and given[key] != neutral
         ]
-        refused += sorted(set(setup) - set(NEUTRAL_SETUP) - {"n_timesteps"})
+        refused += sorted(set(setup) - set(NEUTRAL_SETUP) - {"n_timesteps", "normalize_reward"})
         if "train_freq" in settings and not _train_freq_is_one(settings["train_freq"]):
             refused.append("train_freq")
         policy_kwargs = settings.pop("policy_kwargs", {}) or {}
@@ -151,6 +156,9 @@ class SACConfig:
                 f'for {env_id}; use engine = "sb3"'
             )
         values = {**SB3_DEFAULTS, **settings}
+        normalize = setup.get("normalize_reward", False)
+        if not isinstance(normalize, bool):
+            raise EngineError(f"normalize_reward must be true or false, got {normalize!r}")
         for key, least in (("batch_size", 1), ("buffer_size", 1), ("learning_starts", 0)):
             if int(values[key]) < least:
                 raise EngineError(f"SAC's {key} must be at least {least}, got {values[key]!r}")
@@ -174,4 +182,5 @@ class SACConfig:
             qf_arch=qf,
             activation=activation,
             n_critics=n_critics,
+            normalize_reward=normalize,
         )

@@ -10,8 +10,10 @@ tiny budget compiled once, and a slow learning check.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -21,6 +23,7 @@ import torch  # noqa: E402
 from stable_baselines3 import SAC  # noqa: E402
 from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution  # noqa: E402
 from stable_baselines3.common.logger import Logger  # noqa: E402
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize  # noqa: E402
 
 import proxygym.jax  # noqa: E402, F401 (one device per core)
 from proxygym.agents.evaluation import policy_distribution  # noqa: E402
@@ -232,7 +235,7 @@ def test_config_reads_the_table() -> None:
     ("overrides", "named"),
     [
         ({"use_sde": True}, "use_sde"),
-        ({"normalize_reward": True}, "normalize_reward"),
+        ({"normalize_reward": "yes"}, "normalize_reward must be true or false"),
         ({"noise_std": 0.1}, "noise_std"),
         ({"n_envs": 4}, "n_envs"),
         ({"train_freq": 4}, "train_freq"),
@@ -361,6 +364,85 @@ def test_the_replay_buffer_never_leaves_its_device(
     assert fetched, "train fetched nothing: the check would pass vacuously"
     rows = TINY.capacity  # 300: no network has a dimension of that size
     assert all(rows not in shape for shape in fetched), sorted(set(fetched))
+
+
+class _ScaledReward:
+    """A JAX environment whose proxy reward is ``scale`` x another's (everything else delegated)."""
+
+    def __init__(self, env: Any, scale: float) -> None:
+        self.env, self.scale = env, scale
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.env, name)
+
+    def step_env(self, key: Any, state: Any, action: Any, params: Any) -> tuple:
+        obs, state, reward, done, info = self.env.step_env(key, state, action, params)
+        return obs, state, reward * self.scale, done, info
+
+
+class _Planted(gym.Env):  # type: ignore[type-arg]
+    """Hands out planted rewards, ending episodes where told (for SB3's VecNormalize)."""
+
+    observation_space = gym.spaces.Box(0, 1, (1,))
+    action_space = gym.spaces.Box(-1, 1, (1,))
+
+    def __init__(self, rewards: np.ndarray, ends: np.ndarray) -> None:
+        self.rewards, self.ends, self.t = rewards, ends, 0
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple:
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: Any) -> tuple:
+        t, self.t = self.t, self.t + 1
+        return np.zeros(1, np.float32), float(self.rewards[t]), False, bool(self.ends[t]), {}
+
+
+NORMALIZED = replace(TINY, normalize_reward=True, gamma=0.95)
+
+
+def _runs_after(env: Any, params: Any, config: SACConfig, steps: int) -> Any:
+    """Seeds 0 and 1 after ``steps`` environment steps, buffers and statistics included."""
+    trainer = Trainer(env, params, config)
+    runs = trainer.init_batch(seed_keys([0, 1]), params, False)
+    return trainer.advance_batch(runs, np.int32(0), np.int32(steps), params)
+
+
+def test_reward_statistics_are_vecnormalizes_and_the_buffer_keeps_raw_rewards(
+    pendulum: tuple[Any, Any],
+) -> None:
+    """Before learning starts: the running statistics equal SB3's ``VecNormalize`` fed the
+    same rewards and episode ends, and the buffer holds the environment's rewards."""
+    env, params = pendulum
+    plain = _runs_after(env, params, replace(TINY, learning_starts=250, gamma=0.95), 250)
+    normalized = _runs_after(env, params, replace(NORMALIZED, learning_starts=250), 250)
+    np.testing.assert_array_equal(normalized.buffer["reward"], plain.buffer["reward"])
+    for seed in range(2):
+        rewards = np.asarray(normalized.buffer["reward"][seed][:250], np.float64)
+        ends = np.zeros(250, bool)
+        ends[[99, 199]] = True  # the time limit
+        venv = VecNormalize(
+            DummyVecEnv([lambda r=rewards, e=ends: _Planted(r, e)]), norm_obs=False, gamma=0.95
+        )
+        venv.reset()
+        for _ in range(250):
+            venv.step(np.zeros((1, 1), np.float32))
+        assert float(normalized.ret_var[seed]) == pytest.approx(float(venv.ret_rms.var), rel=1e-4)
+        assert float(normalized.ret_count[seed]) == pytest.approx(venv.ret_rms.count, rel=1e-6)
+        assert float(normalized.ret[seed]) == pytest.approx(venv.returns[0], rel=1e-4)
+    assert float(plain.ret_count[0]) == pytest.approx(1e-4)  # untouched without the setting
+
+
+def test_normalized_training_ignores_the_reward_scale(pendulum: tuple[Any, Any]) -> None:
+    """With normalize_reward, rewards x 1000 train the same networks (SB3 scales each
+    sampled batch by the running std, so the scale cancels); without it they do not."""
+    env, params = pendulum
+    scaled = _ScaledReward(env, 1000.0)
+    one = _runs_after(env, params, NORMALIZED, 300).learner.params
+    thousand = _runs_after(scaled, params, NORMALIZED, 300).learner.params
+    _close(one, thousand, atol=1e-4)
+    plain = replace(NORMALIZED, normalize_reward=False)
+    differ = _runs_after(scaled, params, plain, 300).learner.params
+    assert not np.allclose(differ["critic"][0][-1][0], one["critic"][0][-1][0], atol=1e-2)
 
 
 # -- learning ---------------------------------------------------------------------------------
